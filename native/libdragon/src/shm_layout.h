@@ -1,0 +1,174 @@
+/* Layout of everything libdragon keeps in shared memory. Any change here
+ * bumps DRAGON_LAYOUT_VERSION. Ownership and locking rules are stated per
+ * structure; docs/DESIGN.md explains the crash-recovery reasoning. */
+#ifndef DG_SHM_LAYOUT_H
+#define DG_SHM_LAYOUT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define DG_CACHELINE 64
+#define DG_ALIGNED __attribute__((aligned(DG_CACHELINE)))
+
+/* ---- events: something to wait for -------------------------------------
+ * An event is signalled after a state change that a waiter may want
+ * (message published, slot freed, lock released...). Signalling is free when
+ * nobody waits: the signaller bumps seq and calls futex_wake only if
+ * sleepers > 0, and rings doorbells only if nwatch > 0 (Dekker-style with
+ * seq_cst fences on both sides, see event.c). */
+#define DG_EVENT_WATCHERS 64
+typedef struct dg__event {
+    _Atomic uint32_t seq;      /* futex word of blocking (sync) waiters */
+    _Atomic uint32_t sleepers; /* blocking waiters inside futex_wait */
+    _Atomic uint32_t nwatch;   /* occupied entries in watch[] */
+    uint32_t _pad;
+    /* Async watchers: 0 = empty, else dg__watch_pack(slot, slot_gen, bit).
+     * Claimed and cleared by CAS, no lock. A stale entry (its doorbell slot
+     * freed or reused: gen differs) is cleared by whoever rings it. */
+    _Atomic uint64_t watch[DG_EVENT_WATCHERS];
+} dg__event_t;
+
+/* ---- doorbells: one per (process, pool) that waits asynchronously ------- */
+#define DG_DOORBELLS 1024
+typedef struct dg__doorbell {
+    _Atomic uint64_t owner;    /* puid holding the slot, 0 = free (claim by CAS) */
+    _Atomic uint32_t gen;      /* bumped on each claim: invalidates old watches */
+    _Atomic uint32_t seq;      /* futex word of the owner's waiter thread */
+    _Atomic uint64_t ready;    /* bits rung since the owner last took them */
+    _Atomic uint32_t sleeping; /* the waiter thread is (about to be) in futex_waitv */
+    uint32_t _pad[9];
+} DG_ALIGNED dg__doorbell_t;
+
+/* ---- pool segment --------------------------------------------------------
+ * [dg__pool_hdr][block map: 1 byte per min block][heap], each page aligned.
+ * The block map is authoritative: an entry is nonzero only where a block
+ * starts, DG_MAP_ALLOC | order for allocated blocks, order alone for free
+ * ones (order >= DG_MIN_ORDER so 0 means "no block starts here"). Free lists
+ * (in-band links in free blocks) are a cache rebuilt from the map after a
+ * process died holding the allocator mutex. Every allocator step commits
+ * with one map byte written in an order that keeps the map walkable. */
+#define DG_POOL_MAGIC 0x4c4f4f50474400ULL /* "\0DGPOOL" */
+#define DG_MIN_ORDER 7                    /* 128-byte minimum block */
+#define DG_MAX_ORDER 48
+#define DG_MAP_ALLOC 0x80
+#define DG_MAP_ORDER 0x3f
+#define DG_RESERVE_BITS 65536             /* heap reservation chunks (bitmap) */
+#define DG_NO_BLOCK UINT64_MAX
+
+typedef struct dg__pool_hdr {
+    uint64_t magic;
+    uint32_t layout_version;
+    uint32_t uid;
+    uint64_t rtid, pool_id, host_id;
+    uint64_t segment_bytes; /* whole mapping */
+    uint64_t map_offset;    /* from the segment start */
+    uint64_t heap_offset;   /* from the segment start */
+    uint64_t heap_bytes;    /* multiple of the min block */
+    uint64_t reserve_chunk; /* bytes per reservation bit */
+    _Atomic uint32_t destroyed;
+    uint32_t _pad0;
+
+    /* Allocator state: everything below up to `free_ev` is guarded by lock. */
+    pthread_mutex_t lock DG_ALIGNED; /* robust, process-shared */
+    uint64_t free_head[DG_MAX_ORDER + 1]; /* heap offsets, DG_NO_BLOCK = empty */
+    uint64_t free_bytes;
+    uint64_t num_allocs;
+    uint64_t next_gen; /* allocation ids; never reused */
+    uint64_t reserved[DG_RESERVE_BITS / 64];
+
+    dg__event_t free_ev DG_ALIGNED; /* signalled when memory is freed */
+    _Atomic uint64_t next_object_id; /* channel / sync ids */
+    dg__doorbell_t doorbells[DG_DOORBELLS];
+} dg__pool_hdr_t;
+
+/* In-band header in front of every allocation's user bytes (64 bytes, so
+ * user bytes stay cache-line aligned). Written under the allocator lock
+ * before the map byte commits the allocation. */
+#define DG_BLOCK_MAGIC 0x4b4c4244u /* "DBLK" */
+#define DG_BLOCK_FREED 0x45455246u /* "FREE" */
+enum dg__block_kind { DG_KIND_USER = 1, DG_KIND_CHANNEL = 2, DG_KIND_SYNC = 3, DG_KIND_MSG = 4 };
+/* owner word: kind of holder in the top byte, id below. */
+#define DG_OWNER_NONE 0ULL
+#define DG_OWNER_PROC(puid) ((1ULL << 56) | ((puid) & 0x00ffffffffffffffULL))
+#define DG_OWNER_CHANNEL(off) ((2ULL << 56) | ((off) & 0x00ffffffffffffffULL))
+#define DG_OWNER_TAG(o) ((o) >> 56)
+#define DG_OWNER_ID(o) ((o) & 0x00ffffffffffffffULL)
+typedef struct dg__block_hdr {
+    _Atomic uint32_t magic;
+    uint8_t order;
+    uint8_t kind;            /* dg__block_kind */
+    uint16_t _pad;
+    uint64_t gen;
+    uint64_t size;           /* bytes requested */
+    _Atomic uint64_t owner;  /* DG_OWNER_*; reclaim frees DG_OWNER_PROC(puid) */
+    uint64_t _pad2[4];
+} dg__block_hdr_t;
+/* While free, a block's first bytes hold the free-list links instead. */
+typedef struct dg__free_links {
+    uint64_t prev, next;
+} dg__free_links_t;
+
+/* ---- channel (user bytes of a DG_KIND_CHANNEL allocation) ----------------
+ * Two-lock queue: producers serialise on send_lock, consumers on recv_lock,
+ * each a robust mutex held for one slot copy. tail is published (release)
+ * only after the slot is complete, head only after the message was taken,
+ * so a process that dies holding a lock leaves at most a half-written
+ * unpublished slot (ignored) or an untaken message (delivered to the next
+ * receiver); recovery is in channel.c. */
+#define DG_CHANNEL_MAGIC 0x4e414843u /* "CHAN" */
+#define DG_SLOT_INLINE 0u
+#define DG_SLOT_ALLOC 1u
+typedef struct dg__slot {
+    uint64_t pos;        /* position this slot was last written for */
+    uint64_t len;        /* payload length */
+    uint32_t flags;      /* DG_SLOT_INLINE / DG_SLOT_ALLOC */
+    uint32_t _pad;
+    uint64_t alloc_offset, alloc_size, alloc_gen; /* DG_SLOT_ALLOC only */
+    uint64_t _pad2[2];
+    /* inline payload (block_size bytes) follows at offset 64 */
+} dg__slot_t;
+
+typedef struct dg__channel {
+    _Atomic uint32_t magic;
+    uint32_t layout_version;
+    uint64_t id;
+    uint64_t capacity, block_size, slot_stride;
+    _Atomic uint32_t destroyed;
+
+    pthread_mutex_t send_lock DG_ALIGNED;
+    uint64_t send_cached_head; /* guarded by send_lock */
+    pthread_mutex_t recv_lock DG_ALIGNED;
+    uint64_t recv_cached_tail; /* guarded by recv_lock */
+    _Atomic uint64_t head DG_ALIGNED; /* next position to receive */
+    _Atomic uint64_t tail DG_ALIGNED; /* next position to send */
+    dg__event_t readable DG_ALIGNED; /* signalled after tail moves */
+    dg__event_t writable DG_ALIGNED; /* signalled after head moves */
+    /* slots follow, each slot_stride bytes, 64-byte aligned */
+} dg__channel_t;
+
+/* ---- sync objects (user bytes of a DG_KIND_SYNC allocation) ------------- */
+#define DG_SYNC_MAGIC 0x434e5953u /* "SYNC" */
+#define DG_SYNC_HOLDERS 64 /* semaphore units tracked per holder */
+typedef struct dg__sync {
+    _Atomic uint32_t magic;
+    uint32_t layout_version;
+    uint32_t kind; /* dragonSyncKind_t */
+    _Atomic uint32_t destroyed;
+    uint64_t id;
+    pthread_mutex_t lock DG_ALIGNED; /* guards every field below */
+    int64_t value;       /* semaphore count, event flag */
+    int64_t max;         /* bounded semaphore bound, -1 = none */
+    uint64_t owner;      /* lock/rlock holder puid, 0 = free */
+    uint64_t count;      /* rlock depth */
+    uint64_t parties, arrived, generation; /* barrier */
+    uint32_t broken;
+    uint32_t _pad;
+    uint64_t next_ticket, wake_upto; /* condition: tickets < wake_upto may leave */
+    uint64_t cond_lock_offset, cond_lock_gen; /* condition: its lock's allocation */
+    /* semaphore units / barrier arrivals per puid, for reclaim */
+    struct { uint64_t puid, count; } holders[DG_SYNC_HOLDERS];
+    dg__event_t changed DG_ALIGNED; /* signalled on every state change */
+} dg__sync_t;
+
+#endif
