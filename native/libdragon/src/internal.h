@@ -64,6 +64,8 @@ struct dragon_pool {
     uint64_t puid;
     _Atomic uint32_t watchers; /* waiters holding a doorbell slot here */
     char name[96];
+    int fd;              /* segment fd, kept for posix_fallocate reservations */
+    uint32_t alloc_spin; /* dg__wait_until spin budget of blocking allocs */
 };
 /* Allocates a block of the given kind; owner is a DG_OWNER_* word. */
 dragonError_t dg__pool_alloc(dragon_pool_t *pool, uint64_t size, uint32_t kind, uint64_t owner,
@@ -99,6 +101,22 @@ void dg__event_drop_slot(dg__event_t *ev, uint32_t slot);
 typedef dragonError_t (*dg__try_fn)(void *ctx);
 dragonError_t dg__wait_until(dg__event_t *ev, dg__try_fn try_op, void *ctx, uint64_t deadline_us,
                              uint32_t *spin_budget);
+/* dg__wait_until with the waiter's puid recorded in the event (so reclaim
+ * can drop the registration of a process killed while asleep: otherwise
+ * every later signal pays a futex_wake) and flags: DG_WAIT_ALL for a waiter
+ * that does not consume what it waits for (poll), so that while it sleeps a
+ * signal-one wakes everybody. A waiter woken by a signal-one that leaves
+ * with an error (not OK, not TIMEOUT) passes the wake-up on. */
+#define DG_WAIT_ALL 1u
+dragonError_t dg__event_wait(dg__event_t *ev, uint64_t puid, uint32_t flags, dg__try_fn try_op,
+                             void *ctx, uint64_t deadline_us, uint32_t *spin_budget);
+/* Like dg__event_signal, but wakes one blocking waiter when each of them
+ * consumes what it waits for (a message, a free slot); all async watchers
+ * are still rung. */
+void dg__event_signal_one(dragon_pool_t *pool, dg__event_t *ev);
+/* Reclaim of a dead process: drops its sleeper registrations and the
+ * watches of its doorbell slots (plus stale ones). */
+void dg__event_reclaim(dragon_pool_t *pool, dg__event_t *ev, uint64_t puid);
 
 /* The doorbell slot a waiter holds in a pool (claimed on first use). */
 dragonError_t dg__waiter_slot(dragon_waiter_t *w, dragon_pool_t *pool, uint32_t *slot,

@@ -16,17 +16,29 @@
  * (message published, slot freed, lock released...). Signalling is free when
  * nobody waits: the signaller bumps seq and calls futex_wake only if
  * sleepers > 0, and rings doorbells only if nwatch > 0 (Dekker-style with
- * seq_cst fences on both sides, see event.c). */
+ * seq_cst fences on both sides, see event.c). The first cache line is all a
+ * signaller reads; it is written only by waiters going to sleep. */
 #define DG_EVENT_WATCHERS 64
+#define DG_EVENT_SLEEPERS 64
+#define DG_SLEEPER_ANON UINT64_MAX /* sleeper[] tag of a waiter without a puid */
 typedef struct dg__event {
     _Atomic uint32_t seq;      /* futex word of blocking (sync) waiters */
-    _Atomic uint32_t sleepers; /* blocking waiters inside futex_wait */
-    _Atomic uint32_t nwatch;   /* occupied entries in watch[] */
-    uint32_t _pad;
+    _Atomic uint32_t sleepers; /* registered blocking waiters (spinners are not) */
+    _Atomic uint32_t nwatch;   /* occupied entries in watch[] (>= the truth after a crash) */
+    _Atomic uint32_t all_extra;/* registered waiters wanting every wake but not in sleeper[] */
+    /* Bit i set while sleeper[i] is a waiter that wants every wake (it does
+     * not consume what it waits for, e.g. poll): signal-one then wakes all. */
+    _Atomic uint64_t all_mask;
+    /* Blocking waiters by the puid of their handle (DG_SLEEPER_ANON if none),
+     * 0 = free; claimed by CAS, cleared by the waiter on its way out or by
+     * reclaim for a process killed asleep. Counted in sleepers while set
+     * (sleepers is incremented before the claim and decremented after the
+     * clear, so a crash can only leave it too high, never too low). */
+    _Atomic uint64_t sleeper[DG_EVENT_SLEEPERS] DG_ALIGNED;
     /* Async watchers: 0 = empty, else dg__watch_pack(slot, slot_gen, bit).
      * Claimed and cleared by CAS, no lock. A stale entry (its doorbell slot
      * freed or reused: gen differs) is cleared by whoever rings it. */
-    _Atomic uint64_t watch[DG_EVENT_WATCHERS];
+    _Atomic uint64_t watch[DG_EVENT_WATCHERS] DG_ALIGNED;
 } dg__event_t;
 
 /* ---- doorbells: one per (process, pool) that waits asynchronously ------- */
@@ -111,16 +123,25 @@ typedef struct dg__free_links {
 
 /* ---- channel (user bytes of a DG_KIND_CHANNEL allocation) ----------------
  * Two-lock queue: producers serialise on send_lock, consumers on recv_lock,
- * each a robust mutex held for one slot copy. tail is published (release)
- * only after the slot is complete, head only after the message was taken,
- * so a process that dies holding a lock leaves at most a half-written
- * unpublished slot (ignored) or an untaken message (delivered to the next
- * receiver); recovery is in channel.c. */
+ * each a robust mutex held for one slot copy. A message at position p is
+ * published to receivers by the release store slot.pos = p, written last
+ * (for a large message after its block was handed to the channel); tail
+ * then moves for the next sender before send_lock is released. Receivers
+ * poll the slot they want, not tail, so a streaming pair bounces only the
+ * slot lines. head moves (release) only after the message was taken. So a
+ * process that dies holding a lock leaves at most a half-written slot
+ * (pos != p: ignored, or DG_POS_PENDING(p) naming a block to free), a
+ * complete slot whose tail was not moved yet (repair moves it), or an
+ * untaken message (delivered to the next receiver); channel.c has the
+ * full case analysis. */
 #define DG_CHANNEL_MAGIC 0x4e414843u /* "CHAN" */
 #define DG_SLOT_INLINE 0u
 #define DG_SLOT_ALLOC 1u
+#define DG_POS_PENDING(p) ((p) | (1ULL << 63))
 typedef struct dg__slot {
-    uint64_t pos;        /* position this slot was last written for */
+    /* position this slot was last published for; DG_POS_PENDING(p) while a
+     * large message's block (fields below complete) is being handed over */
+    uint64_t pos;
     uint64_t len;        /* payload length */
     uint32_t flags;      /* DG_SLOT_INLINE / DG_SLOT_ALLOC */
     uint32_t _pad;
@@ -133,41 +154,71 @@ typedef struct dg__channel {
     _Atomic uint32_t magic;
     uint32_t layout_version;
     uint64_t id;
-    uint64_t capacity, block_size, slot_stride;
-    _Atomic uint32_t destroyed;
+    uint64_t capacity, block_size, slot_stride; /* immutable */
+    _Atomic uint32_t destroyed; /* set once, under both locks */
+    uint32_t _pad0;
+    uint64_t destroyer; /* puid that destroyed it: reclaim finishes a destroy it died in */
 
+    /* Each side's lock line also counts that side's calls in progress
+     * (`active`, incremented before `destroyed` is checked): destroy waits
+     * for both to drop to 0 (bounded: a process killed inside a call leaves
+     * its count) before the memory goes back to the pool. */
     pthread_mutex_t send_lock DG_ALIGNED;
     uint64_t send_cached_head; /* guarded by send_lock */
+    _Atomic uint32_t send_active;
     pthread_mutex_t recv_lock DG_ALIGNED;
-    uint64_t recv_cached_tail; /* guarded by recv_lock */
+    _Atomic uint32_t recv_active;
     _Atomic uint64_t head DG_ALIGNED; /* next position to receive */
-    _Atomic uint64_t tail DG_ALIGNED; /* next position to send */
-    dg__event_t readable DG_ALIGNED; /* signalled after tail moves */
+    _Atomic uint64_t tail DG_ALIGNED; /* next position to send (senders, count, poll) */
+    dg__event_t readable DG_ALIGNED; /* signalled after a message is published */
     dg__event_t writable DG_ALIGNED; /* signalled after head moves */
     /* slots follow, each slot_stride bytes, 64-byte aligned */
 } dg__channel_t;
 
-/* ---- sync objects (user bytes of a DG_KIND_SYNC allocation) ------------- */
+/* ---- sync objects (user bytes of a DG_KIND_SYNC allocation) -------------
+ * Every field from `lock` to `changed` is guarded by the robust mutex `lock`
+ * and changed only inside one libdragon call (sync*.c). Crash consistency:
+ * each guarded 64-bit word is written through an undo log (undo[]): its old
+ * value is logged before the first write of a critical section, undo_n = 0
+ * commits. Whoever next locks the mutex after the holder died
+ * (EOWNERDEAD) rolls the log back, so a dead process's half-done operation
+ * never happened; a finished one (committed, not yet unlocked) stands and
+ * reclaim releases what it held. Owners are run-time process ids (puids). */
 #define DG_SYNC_MAGIC 0x434e5953u /* "SYNC" */
-#define DG_SYNC_HOLDERS 64 /* semaphore units tracked per holder */
+#define DG_SYNC_HOLDERS 64 /* puids tracked per object (see holders[]) */
+#define DG_SYNC_UNDO 16    /* words one critical section may change */
+/* holders[] entry states of a CONDITION (field count). */
+#define DG_COND_WAITING 1ULL
+#define DG_COND_CANCELLED 2ULL
+typedef struct dg__sync_holder {
+    uint64_t puid;
+    /* 0 = free slot. SEMAPHORE: units held. BARRIER: arrivals in generation
+     * `tag` (stale, i.e. free, once the generation moved on). CONDITION:
+     * DG_COND_WAITING or DG_COND_CANCELLED for ticket `tag`. */
+    uint64_t count;
+    uint64_t tag;
+} dg__sync_holder_t;
 typedef struct dg__sync {
     _Atomic uint32_t magic;
     uint32_t layout_version;
-    uint32_t kind; /* dragonSyncKind_t */
-    _Atomic uint32_t destroyed;
+    uint32_t kind; /* dragonSyncKind_t, immutable */
+    _Atomic uint32_t destroyed; /* set once, under lock, before the block is freed */
     uint64_t id;
-    pthread_mutex_t lock DG_ALIGNED; /* guards every field below */
+    uint64_t cond_lock_offset, cond_lock_gen; /* condition: its lock's allocation (immutable) */
+    pthread_mutex_t lock DG_ALIGNED; /* robust, process-shared; guards every field below */
+    uint64_t undo_n;                 /* valid entries in undo[]; 0 = committed */
+    struct { uint64_t off, old; } undo[DG_SYNC_UNDO]; /* byte offset in dg__sync_t, old word */
     int64_t value;       /* semaphore count, event flag */
     int64_t max;         /* bounded semaphore bound, -1 = none */
-    uint64_t owner;      /* lock/rlock holder puid, 0 = free */
-    uint64_t count;      /* rlock depth */
-    uint64_t parties, arrived, generation; /* barrier */
-    uint32_t broken;
-    uint32_t _pad;
+    uint64_t owner;      /* lock/rlock holder puid (meaningful while count > 0) */
+    uint64_t count;      /* lock: 1 held, 0 free; rlock: depth */
+    uint64_t parties, arrived, generation; /* barrier; generation = event set count too */
+    uint64_t broken;     /* barrier: current generation broken (abort/timeout/reclaim) */
+    uint64_t broken_bits;/* barrier: bit g%64 set = generation g ended broken (reset) */
     uint64_t next_ticket, wake_upto; /* condition: tickets < wake_upto may leave */
-    uint64_t cond_lock_offset, cond_lock_gen; /* condition: its lock's allocation */
-    /* semaphore units / barrier arrivals per puid, for reclaim */
-    struct { uint64_t puid, count; } holders[DG_SYNC_HOLDERS];
+    uint64_t all_upto;   /* condition: tickets < all_upto were woken by notify_all */
+    /* semaphore units / barrier arrivals / condition tickets per puid, for reclaim */
+    dg__sync_holder_t holders[DG_SYNC_HOLDERS];
     dg__event_t changed DG_ALIGNED; /* signalled on every state change */
 } dg__sync_t;
 
