@@ -150,6 +150,13 @@ typedef struct dg__slot {
     /* inline payload (block_size bytes) follows at offset 64 */
 } dg__slot_t;
 
+/* Lines that different processes write are kept 128 bytes apart: the L2
+ * adjacent-line prefetcher moves 128-byte pairs, so two hot 64-byte lines
+ * sharing a pair still ping-pong. The channel record starts 64 bytes into
+ * its allocation's user bytes (DG_CHANNEL_SKEW) so that DG_PAIR_ALIGNED is
+ * absolute: blocks are >= 128-byte aligned and user bytes start 64 in. */
+#define DG_PAIR_ALIGNED __attribute__((aligned(128)))
+#define DG_CHANNEL_SKEW 64
 typedef struct dg__channel {
     _Atomic uint32_t magic;
     uint32_t layout_version;
@@ -163,16 +170,16 @@ typedef struct dg__channel {
      * (`active`, incremented before `destroyed` is checked): destroy waits
      * for both to drop to 0 (bounded: a process killed inside a call leaves
      * its count) before the memory goes back to the pool. */
-    pthread_mutex_t send_lock DG_ALIGNED;
+    pthread_mutex_t send_lock DG_PAIR_ALIGNED;
     uint64_t send_cached_head; /* guarded by send_lock */
     _Atomic uint32_t send_active;
-    pthread_mutex_t recv_lock DG_ALIGNED;
+    pthread_mutex_t recv_lock DG_PAIR_ALIGNED;
     _Atomic uint32_t recv_active;
-    _Atomic uint64_t head DG_ALIGNED; /* next position to receive */
-    _Atomic uint64_t tail DG_ALIGNED; /* next position to send (senders, count, poll) */
-    dg__event_t readable DG_ALIGNED; /* signalled after a message is published */
-    dg__event_t writable DG_ALIGNED; /* signalled after head moves */
-    /* slots follow, each slot_stride bytes, 64-byte aligned */
+    _Atomic uint64_t head DG_PAIR_ALIGNED; /* next position to receive */
+    _Atomic uint64_t tail DG_PAIR_ALIGNED; /* next position to send (senders, count, poll) */
+    dg__event_t readable DG_PAIR_ALIGNED; /* signalled after a message is published */
+    dg__event_t writable DG_PAIR_ALIGNED; /* signalled after head moves */
+    /* slots follow (DG_PAIR_ALIGNED), each slot_stride bytes, a multiple of 128 */
 } dg__channel_t;
 
 /* ---- sync objects (user bytes of a DG_KIND_SYNC allocation) -------------

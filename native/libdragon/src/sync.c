@@ -477,12 +477,17 @@ dragonError_t dragon_lock_acquire(dragon_sync_t *h, int64_t timeout_us)
     return dg__sync_lock_take(h, 1, timeout_us);
 }
 
-/* Whether the caller may release (or wait/notify with) the lock. */
-static dragonError_t dg__lock_may_release(const dragon_sync_t *h, const dg__sync_t *s)
+/* Whether the caller may release the lock (must_own = 0: a LOCK may be
+ * released by anyone, as in Python) or wait/notify with it (must_own = 1:
+ * like multiprocessing's Condition, which asserts the lock is the caller's,
+ * for a LOCK too). owner is valid whenever count > 0: it is written before
+ * count on acquire and cleared after it on release. */
+static dragonError_t dg__lock_may_release(const dragon_sync_t *h, const dg__sync_t *s,
+                                          int must_own)
 {
     if (s->count == 0)
         return DRAGON_ERR_NOT_HELD;
-    if (h->kind == DRAGON_SYNC_RLOCK && s->owner != h->pool->puid)
+    if ((must_own || h->kind == DRAGON_SYNC_RLOCK) && s->owner != h->pool->puid)
         return DRAGON_ERR_NOT_OWNER;
     return DRAGON_OK;
 }
@@ -504,7 +509,7 @@ dragonError_t dragon_lock_release(dragon_sync_t *h)
     dragonError_t rc = dg__sync_enter(h, DG_LOCK_KINDS, &s);
     if (rc != DRAGON_OK)
         return rc;
-    rc = dg__lock_may_release(h, s);
+    rc = dg__lock_may_release(h, s, 0);
     if (rc == DRAGON_OK) {
         if (h->kind == DRAGON_SYNC_RLOCK && s->count > 1)
             DG_SYNC_SET(s, count, s->count - 1); /* still held: nobody to wake */
@@ -521,7 +526,7 @@ dragonError_t dg__sync_lock_drop(dragon_sync_t *h, uint64_t *depth)
     dragonError_t rc = dg__sync_enter(h, DG_LOCK_KINDS, &s);
     if (rc != DRAGON_OK)
         return rc;
-    rc = dg__lock_may_release(h, s);
+    rc = dg__lock_may_release(h, s, 1);
     if (rc == DRAGON_OK) {
         *depth = s->count;
         dg__lock_free(h, s);
@@ -536,7 +541,7 @@ dragonError_t dg__sync_lock_check(dragon_sync_t *h)
     dragonError_t rc = dg__sync_enter(h, DG_LOCK_KINDS, &s);
     if (rc != DRAGON_OK)
         return rc;
-    rc = dg__lock_may_release(h, s);
+    rc = dg__lock_may_release(h, s, 1);
     dg__sync_leave(s);
     return rc;
 }

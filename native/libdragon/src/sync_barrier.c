@@ -18,7 +18,11 @@
  * CPython's. The ticket of dragon_barrier_arrive is the round number;
  * dragon_barrier_check(ticket) is OK once the round passed, BROKEN if it was
  * broken (even after a reset), TIMEOUT while it is still open. A waiter that
- * does not look for 64 rounds after a reset is told OK (history is 64 bits). */
+ * does not look for 64 rounds after a reset is told OK (history is 64 bits).
+ * dragon_barrier_cancel(ticket) is the timeout path of both forms: it breaks
+ * the round only while that round is still open (the caller's arrival still
+ * counts in the current generation), so a party whose round passed just
+ * before its deadline neither breaks the next round nor reports failure. */
 #include "sync_impl.h"
 
 #define DG_BARRIER DG_SYNC_KIND_BIT(DRAGON_SYNC_BARRIER)
@@ -128,6 +132,24 @@ dragonError_t dragon_barrier_check(dragon_sync_t *h, uint64_t ticket, int64_t ti
     return dg__barrier_wait_ticket(h, ticket, timeout_us);
 }
 
+/* A party of round `ticket` gives up waiting: its timeout breaks the round
+ * for everybody (DRAGON_ERR_TIMEOUT to the caller), unless the round ended
+ * in the meantime: then it reports how it ended and changes nothing. */
+dragonError_t dragon_barrier_cancel(dragon_sync_t *h, uint64_t ticket)
+{
+    dg__sync_t *s;
+    dragonError_t rc = dg__sync_enter(h, DG_BARRIER, &s);
+    if (rc != DRAGON_OK)
+        return rc;
+    rc = dg__barrier_outcome(s, ticket);
+    if (rc == DRAGON_ERR_TIMEOUT) {
+        DG_SYNC_SET(s, broken, 1);
+        dg__event_signal(h->pool, &s->changed);
+    }
+    dg__sync_leave(s);
+    return rc;
+}
+
 dragonError_t dragon_barrier_wait(dragon_sync_t *h, int64_t timeout_us, uint64_t *index)
 {
     uint64_t ticket, idx;
@@ -135,20 +157,8 @@ dragonError_t dragon_barrier_wait(dragon_sync_t *h, int64_t timeout_us, uint64_t
     if (rc != DRAGON_OK)
         return rc;
     rc = dg__barrier_wait_ticket(h, ticket, timeout_us);
-    if (rc == DRAGON_ERR_TIMEOUT) {
-        /* Our timeout breaks the round for everybody, unless it ended in
-         * the meantime: then we report how it ended. */
-        dg__sync_t *s;
-        rc = dg__sync_enter(h, DG_BARRIER, &s);
-        if (rc != DRAGON_OK)
-            return rc;
-        rc = dg__barrier_outcome(s, ticket);
-        if (rc == DRAGON_ERR_TIMEOUT) {
-            DG_SYNC_SET(s, broken, 1);
-            dg__event_signal(h->pool, &s->changed);
-        }
-        dg__sync_leave(s);
-    }
+    if (rc == DRAGON_ERR_TIMEOUT)
+        rc = dragon_barrier_cancel(h, ticket);
     if (rc == DRAGON_OK && index)
         *index = idx;
     return rc;

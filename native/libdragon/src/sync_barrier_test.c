@@ -1,5 +1,6 @@
 /* Barriers across processes: several rounds with distinct indices, timeout
- * breaking the barrier for everybody, abort, reset, and the async form. */
+ * breaking the barrier for everybody, abort, reset, the async form and its
+ * timeout (cancel). */
 #include "sync_testutil.h"
 
 #define NPROC 4
@@ -206,6 +207,91 @@ static void test_async(void)
     T_OK(dragon_sync_destroy(one));
 }
 
+/* dragon_barrier_cancel, the async form's timeout: it breaks the round only
+ * while the caller's arrival is still in it. */
+static void test_cancel(void)
+{
+    uint8_t desc[DRAGON_DESC_BYTES];
+    dragon_sync_t *b = make_barrier(3, desc);
+    int fds[2];
+    T_ASSERT(pipe(fds) == 0);
+
+    /* Cancelled before the round completes: the other party gets BROKEN,
+     * the caller TIMEOUT, the barrier stays broken until reset. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        dragon_pool_t *p = ts_child_pool(TS_CHILD_PUID(0));
+        dragon_sync_t *s = ts_attach(p, desc);
+        uint64_t t;
+        T_OK(dragon_barrier_arrive(s, &t, NULL));
+        ts_signal(fds[1]);
+        T_EXPECT(dragon_barrier_check(s, t, 5000000), DRAGON_ERR_BROKEN);
+        T_EXPECT(dragon_barrier_cancel(s, t), DRAGON_ERR_BROKEN); /* nothing more to do */
+        _exit(0);
+    }
+    ts_expect_signal(fds[0]);
+    uint64_t t, idx, waiting;
+    int broken;
+    T_OK(dragon_barrier_arrive(b, &t, &idx));
+    T_ASSERT(idx == 1);
+    T_EXPECT(dragon_barrier_check(b, t, 0), DRAGON_ERR_TIMEOUT);
+    T_EXPECT(dragon_barrier_cancel(b, t), DRAGON_ERR_TIMEOUT);
+    T_ASSERT(ts_wait(pid) == 0);
+    T_OK(dragon_barrier_state(b, NULL, NULL, &broken));
+    T_ASSERT(broken);
+    T_EXPECT(dragon_barrier_cancel(b, t), DRAGON_ERR_BROKEN);
+    T_EXPECT(dragon_barrier_cancel(b, t + 1), DRAGON_ERR_INVALID_ARGUMENT);
+    uint64_t t2;
+    T_EXPECT(dragon_barrier_arrive(b, &t2, NULL), DRAGON_ERR_BROKEN);
+    T_OK(dragon_barrier_reset(b));
+    T_EXPECT(dragon_barrier_cancel(b, t), DRAGON_ERR_BROKEN); /* its round ended broken */
+
+    /* The round completes before the caller's deadline handling runs:
+     * cancel says OK (the wait succeeded) and the next round is intact. */
+    pid_t kids[2];
+    for (int i = 0; i < 2; i++) {
+        if ((kids[i] = fork()) == 0) {
+            dragon_pool_t *p = ts_child_pool(TS_CHILD_PUID(1 + i));
+            dragon_sync_t *s = ts_attach(p, desc);
+            T_OK(dragon_barrier_wait(s, 5000000, NULL));
+            _exit(0);
+        }
+    }
+    waiting = 0;
+    for (int i = 0; i < 5000 && waiting < 2; i++) {
+        T_OK(dragon_barrier_state(b, NULL, &waiting, NULL));
+        if (waiting < 2)
+            ts_sleep_us(1000);
+    }
+    T_ASSERT(waiting == 2);
+    T_OK(dragon_barrier_arrive(b, &t2, &idx)); /* the last party: the round passes */
+    T_ASSERT(idx == 2 && t2 > t);
+    for (int i = 0; i < 2; i++)
+        T_ASSERT(ts_wait(kids[i]) == 0);
+    /* Another party is already inside the next round when the late cancel
+     * comes: it must not be broken. */
+    uint64_t t3;
+    T_OK(dragon_barrier_arrive(b, &t3, &idx));
+    T_ASSERT(t3 == t2 + 1 && idx == 0);
+    T_OK(dragon_barrier_cancel(b, t2));
+    T_OK(dragon_barrier_state(b, NULL, &waiting, &broken));
+    T_ASSERT(!broken && waiting == 1);
+    T_OK(dragon_barrier_check(b, t2, 0));
+    T_EXPECT(dragon_barrier_check(b, t3, 0), DRAGON_ERR_TIMEOUT);
+    /* ... and that round still passes normally. */
+    uint64_t t4;
+    T_OK(dragon_barrier_arrive(b, &t4, &idx));
+    T_OK(dragon_barrier_arrive(b, &t4, &idx));
+    T_ASSERT(t4 == t3 && idx == 2);
+    T_OK(dragon_barrier_check(b, t3, 0));
+    T_OK(dragon_barrier_cancel(b, t3));
+    T_OK(dragon_barrier_state(b, NULL, &waiting, &broken));
+    T_ASSERT(!broken && waiting == 0);
+    close(fds[0]);
+    close(fds[1]);
+    T_OK(dragon_sync_destroy(b));
+}
+
 /* A waiter blocked in the barrier when it is destroyed. */
 static void test_destroy(void)
 {
@@ -235,6 +321,7 @@ int main(void)
     test_timeout_breaks();
     test_abort_and_reset();
     test_async();
+    test_cancel();
     test_destroy();
     dragon_pool_stats_t st;
     T_OK(dragon_pool_stats(ts_pool, &st));

@@ -9,9 +9,12 @@
  *   wait_end     re-acquires the lock (restoring the depth)
  *   notify(n)    moves wake_upto over the next n live tickets, in ticket
  *                (arrival) order; notify_all moves it to next_ticket
- * Python's rule that waiting and notifying need the lock is enforced: for an
- * RLOCK the caller's puid must own it (DRAGON_ERR_NOT_OWNER, or NOT_HELD
- * when free), a LOCK must be held by someone (DRAGON_ERR_NOT_HELD).
+ * Python's rule that waiting and notifying need the lock is enforced as
+ * multiprocessing does (it asserts the lock is the caller's, for a Lock
+ * too): the caller's puid must hold the LOCK or RLOCK, else
+ * DRAGON_ERR_NOT_OWNER (held by another puid) or DRAGON_ERR_NOT_HELD (free).
+ * A LOCK held by another process must not be released by our wait: that
+ * process's critical section would lose its lock.
  *
  * No lost wake-ups to tickets that will never look (holders[], guarded by
  * the record's mutex): each ticket is tracked as (puid, ticket, WAITING)

@@ -208,6 +208,35 @@ static void test_timeout_and_rules(void)
     T_EXPECT(dragon_cond_lock(pr.lock, &lk), DRAGON_ERR_WRONG_KIND);
     uint64_t t, d;
     T_EXPECT(dragon_cond_wait_begin(pr.lock, &t, &d), DRAGON_ERR_WRONG_KIND);
+
+    /* A LOCK held by another process: waiting or notifying is refused as in
+     * multiprocessing (the lock must be the caller's), and the refused wait
+     * leaves that process's lock alone, though dragon_lock_release may free
+     * it (a Lock may be released by anyone). */
+    pid_t holder = fork();
+    if (holder == 0) {
+        dragon_pool_t *p = ts_child_pool(TS_CHILD_PUID(1));
+        dragon_sync_t *l2, *c2;
+        child_pair(p, &pr, &l2, &c2);
+        T_OK(dragon_lock_acquire(l2, 0));
+        _exit(0); /* still holding it: nobody reclaims in this test */
+    }
+    T_ASSERT(ts_wait(holder) == 0);
+    T_EXPECT(dragon_cond_wait(pr.cond, 0), DRAGON_ERR_NOT_OWNER);
+    T_EXPECT(dragon_cond_wait(pr.cond, 10000), DRAGON_ERR_NOT_OWNER);
+    T_EXPECT(dragon_cond_wait_begin(pr.cond, &t, &d), DRAGON_ERR_NOT_OWNER);
+    T_EXPECT(dragon_cond_notify(pr.cond, 1), DRAGON_ERR_NOT_OWNER);
+    T_EXPECT(dragon_cond_notify_all(pr.cond), DRAGON_ERR_NOT_OWNER);
+    T_OK(dragon_lock_owner(pr.lock, &o, &n));
+    T_ASSERT(o == TS_CHILD_PUID(1) && n == 1);
+    T_ASSERT(pending(pr.cond) == 0); /* the refused waits left no ticket behind */
+    T_OK(dragon_lock_release(pr.lock));
+    T_EXPECT(dragon_cond_notify(pr.cond, 1), DRAGON_ERR_NOT_HELD);
+    /* Held by us again: allowed. */
+    T_OK(dragon_lock_acquire(pr.lock, 0));
+    T_OK(dragon_cond_notify(pr.cond, 1));
+    T_OK(dragon_cond_notify_all(pr.cond));
+    T_OK(dragon_lock_release(pr.lock));
     free_pair(&pr);
 
     /* RLOCK: owner-checked, depth restored after a timed-out wait. */

@@ -60,8 +60,10 @@ static inline dg__sync_t *dg__sync_rec(const dragon_pool_t *pool, uint64_t offse
 /* LOCK/RLOCK pieces the condition is built from; h is the lock's handle.
  * take: acquire with the given depth (RLOCK), waiting up to timeout_us.
  * drop: release completely (RLOCK: all levels), returning the depth; fails
- * like dragon_lock_release when the caller may not release. check: like drop
- * without releasing (notify's "caller holds the lock" rule). */
+ * unless the caller's puid holds the lock, for a LOCK too (stricter than
+ * dragon_lock_release): DRAGON_ERR_NOT_HELD when free, DRAGON_ERR_NOT_OWNER
+ * when another puid holds it. check: like drop without releasing (notify's
+ * "caller holds the lock" rule). */
 dragonError_t dg__sync_lock_take(dragon_sync_t *h, uint64_t depth, int64_t timeout_us);
 dragonError_t dg__sync_lock_drop(dragon_sync_t *h, uint64_t *depth);
 dragonError_t dg__sync_lock_check(dragon_sync_t *h);

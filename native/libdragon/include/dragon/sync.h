@@ -71,17 +71,29 @@ dragonError_t dragon_event_wait(dragon_sync_t *s, int64_t timeout_us);
  * breaks it; reset repairs it (waiters still inside get DRAGON_ERR_BROKEN).
  * Async form: arrive returns a ticket, then check(ticket, 0) is retried on
  * each ring until it stops returning DRAGON_ERR_TIMEOUT; on the caller's own
- * deadline it calls dragon_barrier_abort. */
+ * deadline it calls dragon_barrier_cancel(ticket) (not abort, which would
+ * also break a later round if this one passed meanwhile). */
 dragonError_t dragon_barrier_wait(dragon_sync_t *s, int64_t timeout_us, uint64_t *index);
 dragonError_t dragon_barrier_arrive(dragon_sync_t *s, uint64_t *ticket, uint64_t *index);
+/* DRAGON_OK once ticket's round passed, DRAGON_ERR_BROKEN if it was broken,
+ * DRAGON_ERR_TIMEOUT while it is open (after waiting up to timeout_us). */
 dragonError_t dragon_barrier_check(dragon_sync_t *s, uint64_t ticket, int64_t timeout_us);
+/* The async form's timeout (what wait does on its own timeout): if ticket's
+ * round is still open, breaks it (the others get DRAGON_ERR_BROKEN) and
+ * returns DRAGON_ERR_TIMEOUT; if it passed meanwhile, changes nothing and
+ * returns DRAGON_OK (the wait succeeded after all); if it was broken
+ * already, DRAGON_ERR_BROKEN. */
+dragonError_t dragon_barrier_cancel(dragon_sync_t *s, uint64_t ticket);
 dragonError_t dragon_barrier_abort(dragon_sync_t *s);
 dragonError_t dragon_barrier_reset(dragon_sync_t *s);
 dragonError_t dragon_barrier_state(const dragon_sync_t *s, uint64_t *parties,
                                    uint64_t *n_waiting, int *broken);
 
 /* CONDITION, bound to a LOCK or RLOCK at creation: dragon_cond_create is
- * dragon_sync_create(kind CONDITION) plus the lock it uses. wait releases
+ * dragon_sync_create(kind CONDITION) plus the lock it uses. wait, wait_begin,
+ * notify and notify_all need the lock held by the caller's puid (for a LOCK
+ * too, as in multiprocessing): DRAGON_ERR_NOT_OWNER if another process holds
+ * it, DRAGON_ERR_NOT_HELD if it is free. wait releases
  * the lock (fully, for an RLOCK, restoring the depth afterwards), sleeps
  * until notified or timed out, and re-acquires the lock before returning
  * (also on timeout). notify wakes up to n waiters in arrival order.
