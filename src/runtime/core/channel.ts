@@ -1,0 +1,390 @@
+// Channel: a bounded multi-producer multi-consumer FIFO of messages in a
+// pool, usable from every process of the node. Values keep structured-clone
+// semantics (see codec.ts); sendBytes/recvBytes move raw bytes. Async
+// methods never block the event loop (see wait-queue.ts); the *Sync
+// variants block in C (spin, then futex).
+import type { Allocation } from './allocation.js';
+import { decode, encode, encoded, registerTransferable } from './codec.js';
+import { Errors, check } from './errors.js';
+import { asDescriptor, expectKind, inspectDescriptor } from './descriptor.js';
+import { MessageView } from './message-view.js';
+import { DESC_BYTES, native, out, outHandle, type Handle, type NativeAlloc } from './native.js';
+import { PoolHandle } from './pool-handle.js';
+import type { MemoryPool } from './pool.js';
+import { Status } from './status.js';
+import { BLOCKED, WaitQueue, timeoutMs, timeoutUs, type OpSpec, type WaitOptions, type Watch } from './wait-queue.js';
+import type { Waiter } from './waiter.js';
+import { bitFor, objectKey, releaseBit } from './watches.js';
+
+export interface ChannelOptions {
+  pool: MemoryPool;
+  /** Messages the channel holds before send waits. */
+  capacity: number;
+  /** Bytes of a message stored inline; larger ones travel as a pool allocation. Default 1024. */
+  blockSize?: number;
+}
+
+export type SendOptions = WaitOptions;
+export interface RecvOptions extends WaitOptions {
+  /** Large messages stay in pool memory: resolve to a MessageView to release(). */
+  zeroCopy?: boolean;
+}
+export type PollOptions = WaitOptions;
+
+const WATCH_IN = 1;
+const WATCH_OUT = 2;
+
+// dragon_msg_t: len u64, is_alloc u32, pad u32, alloc {offset, size, gen} u64s
+const msgBuf = new ArrayBuffer(40);
+const msgU32 = new Uint32Array(msgBuf);
+const msgU64 = new BigUint64Array(msgBuf);
+const infoOut = new BigUint64Array(2);
+const revents = new Uint32Array(1);
+const countOut = new BigUint64Array(1);
+const DONE: Promise<void> = Promise.resolve();
+
+type Mode = 'value' | 'bytes' | 'valueView' | 'bytesView';
+
+export class Channel implements Disposable {
+  static readonly POLL_IN = 1;
+  static readonly POLL_OUT = 2;
+  static readonly POLL_EMPTY = 4;
+  static readonly POLL_FULL = 8;
+
+  #ptr: Handle;
+  #pool: PoolHandle;
+  #state: 'open' | 'detached' | 'destroyed' = 'open';
+  readonly #created: boolean;
+  readonly #desc: Uint8Array;
+  readonly #key: string;
+  readonly #recvQ: WaitQueue;
+  readonly #sendQ: WaitQueue;
+  #pollQ: WaitQueue | undefined;
+  #inline: Buffer | undefined;
+  readonly capacity: number;
+  readonly blockSize: number;
+
+  private constructor(ptr: Handle, pool: PoolHandle, created: boolean) {
+    this.#ptr = ptr;
+    this.#pool = pool;
+    this.#created = created;
+    check('Channel.serialize', native.channelSerialize(ptr, out.desc, DESC_BYTES, out.len));
+    this.#desc = out.desc.slice(0, Number(out.len[0]));
+    check('Channel.info', native.channelInfo(ptr, infoOut.subarray(0, 1), infoOut.subarray(1, 2)));
+    this.capacity = Number(infoOut[0]);
+    this.blockSize = Number(infoOut[1]);
+    this.#key = objectKey(this.#desc);
+    const bit = bitFor(this.#key);
+    this.#recvQ = new WaitQueue(bit, this.#watch(WATCH_IN));
+    this.#sendQ = new WaitQueue(bit, this.#watch(WATCH_OUT));
+  }
+
+  static create(options: ChannelOptions): Channel {
+    const op = 'Channel.create';
+    const { pool, capacity } = options ?? ({} as ChannelOptions);
+    const blockSize = options?.blockSize ?? 1024;
+    if (!pool || typeof pool.serialize !== 'function') throw Errors.invalidArgument(op, 'options.pool must be a MemoryPool');
+    if (!Number.isSafeInteger(capacity) || capacity <= 0) throw Errors.invalidArgument(op, `capacity must be a positive integer, got ${String(capacity)}`);
+    if (!Number.isSafeInteger(blockSize) || blockSize <= 0) throw Errors.invalidArgument(op, `blockSize must be a positive integer, got ${String(blockSize)}`);
+    const handle = pool.handle;
+    check(op, native.channelCreate(handle.ptr, capacity, blockSize, out.u64), `capacity ${capacity}, blockSize ${blockSize}`);
+    const ptr = outHandle();
+    handle.retainObject();
+    return new Channel(ptr, handle, true);
+  }
+
+  /** Attaches a channel from its descriptor, mapping its pool if this process has not yet. */
+  static attach(desc: Uint8Array): Channel {
+    const op = 'Channel.attach';
+    expectKind(inspectDescriptor(desc, op), 'channel', op);
+    const pool = PoolHandle.acquire(asDescriptor(desc, op), op);
+    const rc = native.channelAttach(pool.ptr, desc, desc.length, out.u64);
+    if (rc !== Status.OK) {
+      pool.release();
+      throw Errors.native(op, rc);
+    }
+    const ptr = outHandle();
+    pool.retainObject();
+    pool.release();
+    return new Channel(ptr, pool, false);
+  }
+
+  /** The descriptor: 96 bytes another process passes to Channel.attach(). */
+  serialize(): Uint8Array {
+    this.#live('Channel.serialize');
+    return this.#desc.slice();
+  }
+
+  // ---- send ----------------------------------------------------------------
+
+  send(value: unknown, options?: SendOptions): Promise<void> {
+    const op = 'Channel.send';
+    try {
+      this.#live(op);
+      encode(value, op);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#sendEncoded(op, encoded.buf, encoded.len, options);
+  }
+
+  sendBytes(bytes: Uint8Array, options?: SendOptions): Promise<void> {
+    const op = 'Channel.sendBytes';
+    try {
+      this.#live(op);
+      checkBytes(bytes, op);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#sendEncoded(op, bytes, bytes.length, options);
+  }
+
+  sendSync(value: unknown, options?: SendOptions): void {
+    const op = 'Channel.sendSync';
+    this.#live(op);
+    encode(value, op);
+    this.#sendSync(op, encoded.buf, encoded.len, options);
+  }
+
+  sendBytesSync(bytes: Uint8Array, options?: SendOptions): void {
+    const op = 'Channel.sendBytesSync';
+    this.#live(op);
+    checkBytes(bytes, op);
+    this.#sendSync(op, bytes, bytes.length, options);
+  }
+
+  /**
+   * Zero-copy send: hands an allocation of this channel's pool to the
+   * receiver (who gets it as a large message). The allocation handle is
+   * spent on success. Sync only: the allocation is the caller's until then.
+   */
+  sendAllocationSync(allocation: Allocation, options?: SendOptions & { length?: number }): void {
+    const op = 'Channel.sendAllocationSync';
+    this.#live(op);
+    const len = options?.length ?? allocation.size;
+    const rc = native.channelSendAlloc(this.#ptr, allocation.ref, len, timeoutUs(op, options?.timeout));
+    if (rc === Status.TIMEOUT) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
+    check(op, rc);
+    allocation.handOver();
+  }
+
+  #sendEncoded(op: string, buf: Uint8Array, len: number, options: SendOptions | undefined): Promise<void> {
+    let tried = false;
+    if (options?.signal?.aborted) return Promise.reject(Errors.aborted(op, options.signal.reason));
+    if (this.#sendQ.size === 0) {
+      const rc = native.channelSend(this.#ptr, buf, len, 0);
+      if (rc === Status.OK) return DONE;
+      if (rc !== Status.TIMEOUT) return Promise.reject(Errors.native(op, rc, `${len} bytes`));
+      tried = true;
+    }
+    // It has to wait: keep a private copy (buf may be the shared scratch).
+    const payload = Uint8Array.prototype.slice.call(buf, 0, len);
+    const ptr = this.#ptr;
+    const spec: OpSpec<void> = {
+      op,
+      attempt: () => {
+        const rc = native.channelSend(ptr, payload, len, 0);
+        if (rc === Status.OK) return undefined;
+        if (rc === Status.TIMEOUT) return BLOCKED;
+        throw Errors.native(op, rc, `${len} bytes`);
+      },
+    };
+    return this.#sendQ.run(spec, options, tried);
+  }
+
+  #sendSync(op: string, buf: Uint8Array, len: number, options: SendOptions | undefined): void {
+    const rc = native.channelSend(this.#ptr, buf, len, timeoutUs(op, options?.timeout));
+    if (rc === Status.TIMEOUT) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
+    check(op, rc, `${len} bytes`);
+  }
+
+  // ---- receive -------------------------------------------------------------
+
+  recv<T = unknown>(options: RecvOptions & { zeroCopy: true }): Promise<MessageView<T>>;
+  recv<T = unknown>(options?: RecvOptions): Promise<T>;
+  recv<T = unknown>(options?: RecvOptions): Promise<T | MessageView<T>> {
+    return this.#recvAsync<T>('Channel.recv', options?.zeroCopy ? 'valueView' : 'value', options);
+  }
+
+  recvBytes(options: RecvOptions & { zeroCopy: true }): Promise<MessageView<never>>;
+  recvBytes(options?: RecvOptions): Promise<Buffer>;
+  recvBytes(options?: RecvOptions): Promise<Buffer | MessageView<never>> {
+    return this.#recvAsync('Channel.recvBytes', options?.zeroCopy ? 'bytesView' : 'bytes', options);
+  }
+
+  recvSync<T = unknown>(options: RecvOptions & { zeroCopy: true }): MessageView<T>;
+  recvSync<T = unknown>(options?: RecvOptions): T;
+  recvSync<T = unknown>(options?: RecvOptions): T | MessageView<T> {
+    return this.#recvSync('Channel.recvSync', options?.zeroCopy ? 'valueView' : 'value', options) as T;
+  }
+
+  recvBytesSync(options: RecvOptions & { zeroCopy: true }): MessageView<never>;
+  recvBytesSync(options?: RecvOptions): Buffer;
+  recvBytesSync(options?: RecvOptions): Buffer | MessageView<never> {
+    return this.#recvSync('Channel.recvBytesSync', options?.zeroCopy ? 'bytesView' : 'bytes', options) as Buffer;
+  }
+
+  #recvAsync<T>(op: string, mode: Mode, options: RecvOptions | undefined): Promise<any> {
+    let tried = false;
+    try {
+      this.#live(op);
+      if (options?.signal?.aborted) throw Errors.aborted(op, options.signal.reason);
+      if (this.#recvQ.size === 0) {
+        const r = this.#tryRecv(op, mode, 0);
+        if (r !== BLOCKED) return Promise.resolve(r);
+        tried = true;
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const spec: OpSpec<T> = { op, attempt: () => this.#tryRecv(op, mode, 0) as T | typeof BLOCKED };
+    return this.#recvQ.run(spec, options, tried);
+  }
+
+  #recvSync(op: string, mode: Mode, options: RecvOptions | undefined): unknown {
+    this.#live(op);
+    const r = this.#tryRecv(op, mode, timeoutUs(op, options?.timeout));
+    if (r === BLOCKED) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
+    return r;
+  }
+
+  // One dragon_channel_recv_msg; BLOCKED when nothing came within timeoutUs.
+  #tryRecv(op: string, mode: Mode, timeoutUsValue: number): unknown {
+    const inline = (this.#inline ??= Buffer.allocUnsafeSlow(this.blockSize));
+    const rc = native.channelRecvMsg(this.#ptr, inline, this.blockSize, msgBuf, timeoutUsValue);
+    if (rc === Status.TIMEOUT) return BLOCKED;
+    if (rc !== Status.OK) throw Errors.native(op, rc);
+    const len = msgU32[0]! + msgU32[1]! * 0x100000000;
+    if (msgU32[2] === 0) return this.#fromInline(op, mode, inline, len);
+    const alloc: NativeAlloc = { offset: msgU64[2]!, size: msgU64[3]!, gen: msgU64[4]! };
+    return this.#fromAllocation(op, mode, alloc, len);
+  }
+
+  #fromInline(op: string, mode: Mode, inline: Buffer, len: number): unknown {
+    switch (mode) {
+      case 'value':
+        return decode(inline, 0, len, true, op);
+      case 'bytes':
+        return Buffer.from(inline.subarray(0, len));
+      case 'valueView':
+        return new MessageView(Buffer.from(inline.subarray(0, len)), undefined, (b) => decode(b, 0, b.length, false, op));
+      case 'bytesView':
+        return new MessageView(Buffer.from(inline.subarray(0, len)), undefined);
+    }
+  }
+
+  // A large message: this process now owns the allocation.
+  #fromAllocation(op: string, mode: Mode, alloc: NativeAlloc, len: number): unknown {
+    const pool = this.#pool;
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(pool.view(alloc, len, op), 0, len);
+    } catch (err) {
+      native.poolFree(pool.ptr, alloc);
+      throw err;
+    }
+    if (mode === 'valueView') return new MessageView(bytes, { pool, alloc }, (b) => decode(b, 0, b.length, false, op));
+    if (mode === 'bytesView') return new MessageView(bytes, { pool, alloc });
+    try {
+      return mode === 'value' ? decode(bytes, 0, len, true, op) : Buffer.from(bytes);
+    } finally {
+      check(op, native.poolFree(pool.ptr, alloc));
+    }
+  }
+
+  // ---- state -----------------------------------------------------------------
+
+  /** Messages queued now. */
+  count(): number {
+    this.#live('Channel.count');
+    check('Channel.count', native.channelCount(this.#ptr, countOut));
+    return Number(countOut[0]);
+  }
+
+  /** Waits until any of `events` (Channel.POLL_*) holds; resolves to the events that hold. */
+  poll(events: number = Channel.POLL_IN, options?: PollOptions): Promise<number> {
+    const op = 'Channel.poll';
+    try {
+      this.#live(op);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#pollQ ??= new WaitQueue(this.#recvQ.bit, this.#watch(WATCH_IN, WATCH_OUT));
+    const ptr = this.#ptr;
+    return this.#pollQ.run(
+      {
+        op,
+        attempt: () => {
+          const rc = native.channelPoll(ptr, events, 0, revents);
+          if (rc !== Status.OK && rc !== Status.TIMEOUT) throw Errors.native(op, rc);
+          return (revents[0]! & events) !== 0 ? revents[0]! : BLOCKED;
+        },
+      },
+      options,
+    );
+  }
+
+  pollSync(events: number = Channel.POLL_IN, options?: PollOptions): number {
+    const op = 'Channel.pollSync';
+    this.#live(op);
+    const rc = native.channelPoll(this.#ptr, events, timeoutUs(op, options?.timeout), revents);
+    if (rc !== Status.OK && rc !== Status.TIMEOUT) throw Errors.native(op, rc);
+    return revents[0]! & events;
+  }
+
+  get closed(): boolean {
+    return this.#state !== 'open';
+  }
+
+  /** Closes this process's handle; the channel lives on for the others. */
+  detach(): void {
+    this.#close('detached');
+  }
+
+  /** Destroys the channel for every process: their waiting operations fail with DRAGON_ERR_DESTROYED. */
+  destroy(): void {
+    this.#close('destroyed');
+  }
+
+  /** Destroys a channel this handle created, detaches one it attached. */
+  [Symbol.dispose](): void {
+    if (this.#state === 'open') this.#close(this.#created ? 'destroyed' : 'detached');
+  }
+
+  #close(how: 'detached' | 'destroyed'): void {
+    const op = how === 'destroyed' ? 'Channel.destroy' : 'Channel.detach';
+    this.#live(op);
+    this.#state = how;
+    for (const q of [this.#recvQ, this.#sendQ, this.#pollQ]) q?.failAll(() => Errors.closedWhilePending('channel', op, how));
+    releaseBit(this.#key);
+    try {
+      check(op, how === 'destroyed' ? native.channelDestroy(this.#ptr) : native.channelDetach(this.#ptr));
+    } finally {
+      this.#inline = undefined;
+      this.#pool.releaseObject();
+    }
+  }
+
+  // The wait-queue side of WATCH_IN / WATCH_OUT (each its own C event).
+  #watch(...events: number[]): Watch {
+    const ptr = this.#ptr;
+    return {
+      pool: this.#pool,
+      parts: events.map((which) => ({
+        key: `${this.#key}:${which}`,
+        watch: (w: Waiter, bit: number) => native.channelWatch(ptr, w.ptr, which, bit) as number,
+        unwatch: (w: Waiter) => native.channelUnwatch(ptr, w.ptr, which) as number,
+      })),
+    };
+  }
+
+  #live(op: string): void {
+    if (this.#state !== 'open') throw Errors.closed('channel', op, this.#state);
+  }
+}
+
+function checkBytes(bytes: unknown, op: string): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw Errors.invalidArgument(op, 'bytes must be a Uint8Array or Buffer');
+}
+
+registerTransferable(2, Channel.prototype, (desc) => Channel.attach(desc));

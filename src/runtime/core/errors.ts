@@ -1,0 +1,186 @@
+import { Status, statusName } from './status.js';
+
+// Codes that only the TypeScript side produces (no libdragon status).
+export type JsErrorCode =
+  | 'ABORT_ERR'
+  | 'DRAGON_ERR_CLOSED'
+  | 'DRAGON_ERR_RELEASED'
+  | 'DRAGON_ERR_BAD_MESSAGE'
+  | 'DRAGON_ERR_LIBRARY'
+  | 'DRAGON_ERR_BAD_ENV';
+
+export interface DragonErrorOptions {
+  /** Symbolic code: a libdragon name ("DRAGON_ERR_TIMEOUT") or a JsErrorCode. */
+  code: string;
+  /** The libdragon status number, when the error came from the C library. */
+  errno?: number;
+  /** What the user can do about it. */
+  hint?: string;
+  cause?: unknown;
+}
+
+// The one error type of the package. `message` says what went wrong and,
+// through the hint, what to do; `code` is stable for programs to test.
+export class DragonError extends Error {
+  readonly code: string;
+  readonly errno: number | undefined;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: DragonErrorOptions) {
+    super(options.hint ? `${message}. ${options.hint}` : message, { cause: options.cause });
+    this.name = options.code === 'ABORT_ERR' ? 'AbortError' : 'DragonError';
+    this.code = options.code;
+    this.errno = options.errno;
+    this.hint = options.hint;
+  }
+
+  /** Same as `code` (libdragon's dragon_errname spelling for native errors). */
+  get errname(): string {
+    return this.code;
+  }
+}
+
+// What to do about each native status, phrased for the user.
+const hints: Partial<Record<number, string>> = {
+  [Status.TIMEOUT]: 'Pass a longer { timeout } (milliseconds) or none to wait for ever',
+  [Status.BAD_DESCRIPTOR]:
+    'Pass the exact bytes that serialize() returned (96 bytes); they may have been truncated or altered on the way',
+  [Status.VERSION_MISMATCH]:
+    'Every process of a run-time must use the same dragonhpc/libdragon version',
+  [Status.FOREIGN_RUNTIME]:
+    'Objects can only be attached by processes of the run-time that created them: start the process from that run-time so it inherits DRAGON_RT_UID',
+  [Status.NOT_FOUND]: 'The pool was destroyed, or lives on another node',
+  [Status.EXISTS]: 'Choose another poolId, or let dragonhpc pick one',
+  [Status.DESTROYED]: 'The object was destroyed (by this or another process) while in use',
+  [Status.TOO_LARGE]: 'Create a larger pool ({ bytes }) or send smaller messages',
+  [Status.SHM_FULL]:
+    'Free space in /dev/shm (look for stale dragon-* segments) or create a smaller pool',
+  [Status.PERMISSION]: 'The segment belongs to another user',
+  [Status.NOT_HELD]: 'Release only a lock that is held',
+  [Status.NOT_OWNER]: 'Only the process that acquired an RLock may release it',
+  [Status.BROKEN]: 'Call reset() on the barrier before using it again',
+  [Status.OVERFLOW]: 'A bounded semaphore cannot be released more often than it was acquired',
+  [Status.LIMIT]: 'Too many processes wait on this object at once',
+  [Status.BUSY]: 'Detach or destroy what still uses it first',
+  [Status.WRONG_KIND]: 'The descriptor names another kind of object: attach it with the matching class',
+  [Status.INTERNAL]: 'This is a bug in libdragon: please report it with the steps that led here',
+};
+
+// Every error the package throws is built here, so messages stay uniform.
+export const Errors = {
+  // A libdragon call returned `status` while doing `op` (e.g. "Channel.send").
+  native(op: string, status: number, detail?: string, hint?: string): DragonError {
+    const name = statusName(status);
+    const text = nativeText(status);
+    return new DragonError(`${op}: ${text}${detail ? ` (${detail})` : ''}`, {
+      code: name,
+      errno: status,
+      hint: hint ?? hints[status],
+    });
+  },
+
+  timeout(op: string, timeoutMs: number): DragonError {
+    return new DragonError(`${op}: timed out after ${timeoutMs} ms`, {
+      code: statusName(Status.TIMEOUT),
+      errno: Status.TIMEOUT,
+      hint: hints[Status.TIMEOUT],
+    });
+  },
+
+  aborted(op: string, reason: unknown): DragonError {
+    return new DragonError(`${op}: aborted`, { code: 'ABORT_ERR', cause: reason });
+  },
+
+  closed(what: string, op: string, how: string): DragonError {
+    return new DragonError(`${op}: this ${what} handle was ${how} in this process`, {
+      code: 'DRAGON_ERR_CLOSED',
+      hint: `Attach it again from its descriptor to keep using the ${what}`,
+    });
+  },
+
+  // An operation was still waiting when its handle was closed here.
+  closedWhilePending(what: string, op: string, how: string): DragonError {
+    return new DragonError(`${op}: the ${what} was ${how} in this process while the operation waited`, {
+      code: how === 'destroyed' ? statusName(Status.DESTROYED) : 'DRAGON_ERR_CLOSED',
+      errno: how === 'destroyed' ? Status.DESTROYED : undefined,
+    });
+  },
+
+  released(op: string): DragonError {
+    return new DragonError(`${op}: the message view was released`, {
+      code: 'DRAGON_ERR_RELEASED',
+      hint: 'Copy the bytes (e.g. Buffer.from(view.bytes)) before release() if you need them later',
+    });
+  },
+
+  invalidArgument(op: string, what: string): DragonError {
+    return new DragonError(`${op}: ${what}`, {
+      code: statusName(Status.INVALID_ARGUMENT),
+      errno: Status.INVALID_ARGUMENT,
+    });
+  },
+
+  wrongKind(op: string, expected: string, actual: string): DragonError {
+    return new DragonError(`${op}: the descriptor names a ${actual}, not a ${expected}`, {
+      code: statusName(Status.WRONG_KIND),
+      errno: Status.WRONG_KIND,
+      hint: `Attach it with ${actual}.attach()`,
+    });
+  },
+
+  foreignRuntime(op: string, descRtid: bigint, ownRtid: bigint): DragonError {
+    return new DragonError(
+      `${op}: the descriptor belongs to run-time ${hex(descRtid)}, this process is in run-time ${hex(ownRtid)}`,
+      {
+        code: statusName(Status.FOREIGN_RUNTIME),
+        errno: Status.FOREIGN_RUNTIME,
+        hint: hints[Status.FOREIGN_RUNTIME],
+      },
+    );
+  },
+
+  poolBusy(op: string, users: number): DragonError {
+    return new DragonError(`${op}: ${users} channel or sync handle(s) of this process still use the pool`, {
+      code: statusName(Status.BUSY),
+      errno: Status.BUSY,
+      hint: 'Destroy or detach them first',
+    });
+  },
+
+  badMessage(op: string, why: string): DragonError {
+    return new DragonError(`${op}: cannot decode the message (${why})`, {
+      code: 'DRAGON_ERR_BAD_MESSAGE',
+      hint: 'Messages sent with sendBytes() must be received with recvBytes()',
+    });
+  },
+
+  badEnv(name: string, value: string, expected: string): DragonError {
+    return new DragonError(`${name}=${JSON.stringify(value)} is not ${expected}`, {
+      code: 'DRAGON_ERR_BAD_ENV',
+      hint: `Fix or unset ${name}`,
+    });
+  },
+
+  library(message: string, hint: string, cause?: unknown): DragonError {
+    return new DragonError(message, { code: 'DRAGON_ERR_LIBRARY', hint, cause });
+  },
+};
+
+// Filled by native.ts once the library is loaded (dragon_strerror), so the
+// text matches the C library; the symbolic name is the fallback.
+let strerror: ((status: number) => string) | undefined;
+export function setStrerror(fn: (status: number) => string): void {
+  strerror = fn;
+}
+function nativeText(status: number): string {
+  return strerror ? strerror(status) : statusName(status);
+}
+
+// Throws the DragonError for a libdragon status other than OK.
+export function check(op: string, rc: number, detail?: string): void {
+  if (rc !== Status.OK) throw Errors.native(op, rc, detail);
+}
+
+function hex(n: bigint): string {
+  return `0x${n.toString(16)}`;
+}

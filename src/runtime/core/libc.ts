@@ -1,0 +1,31 @@
+// The two libc calls the binding needs beside libdragon (glibc, through
+// koffi). Where libc cannot be loaded both degrade as documented.
+import koffi from 'koffi';
+
+type Fn = (...args: any[]) => any;
+
+function load(): { dlopen: Fn; dup: Fn } | undefined {
+  try {
+    const c = koffi.load('libc.so.6');
+    return { dlopen: c.func('void *dlopen(const char *file, int flags)') as Fn, dup: c.func('int dup(int fd)') as Fn };
+  } catch {
+    return undefined;
+  }
+}
+
+const libc = load();
+const RTLD_NOW = 2;
+const RTLD_NODELETE = 0x1000;
+
+// koffi dlclose()s a library when the process (or a worker) tears down,
+// while libdragon's waiter thread may still run code in it: a SIGSEGV at
+// exit. One more dlopen with RTLD_NODELETE keeps the code mapped for good.
+// (Without glibc, the waiter is stopped on 'exit' instead: waiter.ts.)
+export function pinLibrary(path: string): void {
+  libc?.dlopen(path, RTLD_NOW | RTLD_NODELETE);
+}
+
+/** dup(2), or -1 where libc could not be loaded. */
+export function dupFd(fd: number): number {
+  return libc ? (libc.dup(fd) as number) : -1;
+}

@@ -1,0 +1,141 @@
+// One mapping of a pool in this process, shared by every JS object that
+// uses it (MemoryPool wrappers, channels, sync objects, allocations and
+// zero-copy views), and the per-process cache that finds it again by
+// (run-time id, pool id). The mapping goes away only when the last user lets
+// go: unmapping under a live view or channel handle would be a
+// use-after-free in C.
+import { Errors, check } from './errors.js';
+import { newPoolId, processId, runtimeId } from './identity.js';
+import { DESC_BYTES, native, out, outHandle, type Handle, type NativeAlloc, viewMemory } from './native.js';
+import { Status } from './status.js';
+import { inspectDescriptor } from './descriptor.js';
+
+let forgetInWaiter: ((pool: PoolHandle) => void) | undefined;
+// waiter.ts registers how to give back the doorbell slot it holds in a pool
+// (a direct import would be a cycle: the waiter watches objects of pools).
+export function onPoolClose(fn: (pool: PoolHandle) => void): void {
+  forgetInWaiter = fn;
+}
+
+const cache = new Map<string, PoolHandle>();
+const key = (rtid: bigint, poolId: bigint) => `${rtid.toString(16)}:${poolId.toString(16)}`;
+const ptrOut = new BigUint64Array(1);
+
+export class PoolHandle {
+  /** Channels and sync objects using the pool: they forbid destroy. */
+  private objects = 0;
+  /** Every user: MemoryPool wrappers, objects, allocations, views. */
+  private refs = 1;
+  private destroyRequested = false;
+  private closed = false;
+  /** Set by the waiter while it holds a doorbell slot in this pool. */
+  watched = false;
+  readonly descriptor: Uint8Array;
+
+  private constructor(
+    readonly ptr: Handle,
+    readonly rtid: bigint,
+    readonly poolId: bigint,
+  ) {
+    check('MemoryPool.serialize', native.poolSerialize(ptr, out.desc, DESC_BYTES, out.len));
+    this.descriptor = out.desc.slice(0, Number(out.len[0]));
+    cache.set(key(rtid, poolId), this);
+  }
+
+  static create(op: string, bytes: number, poolId: bigint | undefined, hostId: number): PoolHandle {
+    const rtid = runtimeId();
+    const attrs = new BigUint64Array(5);
+    // An automatic id can collide with a stale segment of a dead process
+    // that had our pid: take the next one.
+    for (let attempt = 0; ; attempt++) {
+      const id = poolId ?? newPoolId();
+      attrs.set([rtid, id, BigInt(bytes), processId(), BigInt(hostId)]);
+      const rc = native.poolCreate(attrs, out.u64);
+      if (rc === Status.EXISTS && poolId === undefined && attempt < 16) continue;
+      check(op, rc, `${bytes} bytes, pool id ${id}`);
+      return new PoolHandle(outHandle(), rtid, id);
+    }
+  }
+
+  // The mapping of the pool a descriptor (of a pool, allocation, channel or
+  // sync object) lives in, attaching it on first use. The caller owns one
+  // reference.
+  static acquire(desc: Uint8Array, op: string): PoolHandle {
+    const info = inspectDescriptor(desc, op);
+    const own = runtimeId();
+    if (info.rtid !== own) throw Errors.foreignRuntime(op, info.rtid, own);
+    const found = cache.get(key(info.rtid, info.poolId));
+    if (found) {
+      found.refs++;
+      return found;
+    }
+    let poolDesc = desc;
+    if (info.kind !== 'pool') {
+      const buf = new Uint8Array(DESC_BYTES);
+      check(op, native.descPool(desc, desc.length, buf, DESC_BYTES, out.len));
+      poolDesc = buf.subarray(0, Number(out.len[0]));
+    }
+    check(op, native.poolAttach(poolDesc, poolDesc.length, own, processId(), out.u64));
+    return new PoolHandle(outHandle(), info.rtid, info.poolId);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyRequested;
+  }
+
+  retain(): void {
+    this.refs++;
+  }
+
+  /** A channel or sync object starts using the pool. */
+  retainObject(): void {
+    this.refs++;
+    this.objects++;
+  }
+
+  releaseObject(): void {
+    this.objects--;
+    this.release();
+  }
+
+  release(): void {
+    if (--this.refs > 0 || this.closed) return;
+    this.close();
+  }
+
+  // Destroys the pool once nothing of this process uses it any more. Live
+  // channel or sync handles make it an error (destroy them first); live
+  // allocations and views only defer it, since their memory must stay
+  // mapped until they are released.
+  requestDestroy(op: string): void {
+    if (this.objects > 0) throw Errors.poolBusy(op, this.objects);
+    this.destroyRequested = true;
+    // Nobody finds it any more: a later attach maps afresh (and fails with
+    // NOT_FOUND once the segment is gone).
+    this.uncache();
+  }
+
+  /** Bytes of an allocation of this pool, in place (no copy). */
+  view(alloc: NativeAlloc, length: number, op: string): ArrayBuffer {
+    check(op, native.allocPtr(this.ptr, alloc, ptrOut));
+    return viewMemory(Number(ptrOut[0]), length);
+  }
+
+  private uncache(): void {
+    const k = key(this.rtid, this.poolId);
+    if (cache.get(k) === this) cache.delete(k);
+  }
+
+  private close(): void {
+    this.closed = true;
+    this.uncache();
+    if (this.watched) forgetInWaiter?.(this);
+    const destroy = this.destroyRequested;
+    const rc = destroy ? native.poolDestroy(this.ptr) : native.poolDetach(this.ptr);
+    check(destroy ? 'MemoryPool.destroy' : 'MemoryPool.detach', rc);
+  }
+}

@@ -1,0 +1,120 @@
+// Barrier with Python's semantics, across processes: wait() resolves to
+// this party's index in [0, parties); a timeout or abort breaks the barrier
+// for every party (DRAGON_ERR_BROKEN for the others) until reset().
+import { registerTransferable } from '../codec.js';
+import { Errors, check } from '../errors.js';
+import { native } from '../native.js';
+import type { MemoryPool } from '../pool.js';
+import { Status } from '../status.js';
+import { BLOCKED, timeoutUs, type WaitOptions } from '../wait-queue.js';
+import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
+
+const arriveOut = new BigUint64Array(2);
+const stateOut = new BigUint64Array(2);
+const brokenOut = new Int32Array(1);
+const indexOut = new BigUint64Array(1);
+
+const BROKEN_HINT = 'The barrier is broken for every party: call reset() before using it again';
+
+export class Barrier extends SyncObject {
+  private constructor(n: NativeSync, created: boolean) {
+    super(n, created);
+  }
+
+  static create(options: { pool: MemoryPool; parties: number }): Barrier {
+    const parties = options?.parties;
+    if (!Number.isSafeInteger(parties) || parties < 1) {
+      throw Errors.invalidArgument('Barrier.create', `parties must be a positive integer, got ${String(parties)}`);
+    }
+    return new Barrier(createNative(options.pool, SyncKind.BARRIER, parties, -1, 'Barrier.create'), true);
+  }
+
+  static attach(desc: Uint8Array): Barrier {
+    return new Barrier(attachNative(desc, [SyncKind.BARRIER], 'Barrier.attach'), false);
+  }
+
+  /** Resolves to this party's index once all parties arrived. */
+  wait(options?: WaitOptions): Promise<number> {
+    const op = 'Barrier.wait';
+    const ptr = this.ptr;
+    let ticket: bigint;
+    let index: number;
+    try {
+      this.live('wait');
+      if (options?.signal?.aborted) throw Errors.aborted(op, options.signal.reason);
+      const rc = native.barrierArrive(ptr, arriveOut.subarray(0, 1), arriveOut.subarray(1, 2));
+      if (rc !== Status.OK) throw Errors.native(op, rc, undefined, rc === Status.BROKEN ? BROKEN_HINT : undefined);
+      ticket = arriveOut[0]!;
+      index = Number(arriveOut[1]);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const check0 = () => {
+      const rc = native.barrierCheck(ptr, ticket, 0);
+      if (rc === Status.OK) return index;
+      if (rc === Status.TIMEOUT) return BLOCKED;
+      throw Errors.native(op, rc, undefined, rc === Status.BROKEN ? BROKEN_HINT : undefined);
+    };
+    return this.queue.run(
+      {
+        op,
+        attempt: check0,
+        onTimeout: (ms) => {
+          // breaks the round unless it ended in the meantime (then: how it ended)
+          const rc = native.barrierCancel(ptr, ticket);
+          if (rc === Status.OK) return index;
+          if (rc === Status.TIMEOUT) throw Errors.native(op, rc, `after ${ms} ms`, BROKEN_HINT);
+          throw Errors.native(op, rc, undefined, rc === Status.BROKEN ? BROKEN_HINT : undefined);
+        },
+        onAbort: () => {
+          native.barrierCancel(ptr, ticket);
+          return 0;
+        },
+      },
+      options,
+    );
+  }
+
+  waitSync(options?: { timeout?: number }): number {
+    const op = 'Barrier.waitSync';
+    this.live('waitSync');
+    const rc = native.barrierWait(this.ptr, timeoutUs(op, options?.timeout), indexOut);
+    if (rc !== Status.OK) {
+      throw Errors.native(op, rc, undefined, rc === Status.BROKEN || rc === Status.TIMEOUT ? BROKEN_HINT : undefined);
+    }
+    return Number(indexOut[0]);
+  }
+
+  /** Breaks the barrier: current and future waiters fail until reset(). */
+  abort(): void {
+    this.live('abort');
+    check('Barrier.abort', native.barrierAbort(this.ptr));
+  }
+
+  /** Back to the initial state; parties still waiting fail with DRAGON_ERR_BROKEN. */
+  reset(): void {
+    this.live('reset');
+    check('Barrier.reset', native.barrierReset(this.ptr));
+  }
+
+  get parties(): number {
+    return Number(this.#state()[0]);
+  }
+
+  get nWaiting(): number {
+    return Number(this.#state()[1]);
+  }
+
+  get broken(): boolean {
+    this.#state();
+    return brokenOut[0] !== 0;
+  }
+
+  #state(): BigUint64Array {
+    this.live('state');
+    check('Barrier.state', native.barrierState(this.ptr, stateOut.subarray(0, 1), stateOut.subarray(1, 2), brokenOut));
+    return stateOut;
+  }
+}
+
+registerTransferable(10 + SyncKind.BARRIER, Barrier.prototype, (d) => Barrier.attach(d));

@@ -1,0 +1,79 @@
+// Event with Python's semantics, across processes.
+import { registerTransferable } from '../codec.js';
+import { Errors, check } from '../errors.js';
+import { native } from '../native.js';
+import type { MemoryPool } from '../pool.js';
+import { Status } from '../status.js';
+import { BLOCKED, timeoutUs, type WaitOptions } from '../wait-queue.js';
+import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
+
+const isSetOut = new Int32Array(1);
+
+export class Event extends SyncObject {
+  private constructor(n: NativeSync, created: boolean) {
+    super(n, created);
+  }
+
+  static create(options: { pool: MemoryPool; set?: boolean }): Event {
+    return new Event(createNative(options?.pool, SyncKind.EVENT, options?.set ? 1 : 0, -1, 'Event.create'), true);
+  }
+
+  static attach(desc: Uint8Array): Event {
+    return new Event(attachNative(desc, [SyncKind.EVENT], 'Event.attach'), false);
+  }
+
+  set(): void {
+    this.live('set');
+    check('Event.set', native.eventSet(this.ptr));
+  }
+
+  clear(): void {
+    this.live('clear');
+    check('Event.clear', native.eventClear(this.ptr));
+  }
+
+  isSet(): boolean {
+    this.live('isSet');
+    check('Event.isSet', native.eventIsSet(this.ptr, isSetOut));
+    return isSetOut[0] !== 0;
+  }
+
+  /**
+   * Resolves true once the flag is set, false if `timeout` (ms) passed
+   * first. (Unlike waitSync, an async waiter can miss a set() that a
+   * clear() undoes before this process looks: libdragon exposes no set
+   * counter to async callers yet.)
+   */
+  wait(options?: WaitOptions): Promise<boolean> {
+    const op = 'Event.wait';
+    try {
+      this.live('wait');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ptr = this.ptr;
+    return this.queue.run(
+      {
+        op,
+        attempt: () => {
+          const rc = native.eventIsSet(ptr, isSetOut);
+          if (rc !== Status.OK) throw Errors.native(op, rc);
+          return isSetOut[0] !== 0 ? true : BLOCKED;
+        },
+        onTimeout: () => false,
+      },
+      options,
+    );
+  }
+
+  waitSync(options?: { timeout?: number }): boolean {
+    const op = 'Event.waitSync';
+    this.live('waitSync');
+    const rc = native.eventWait(this.ptr, timeoutUs(op, options?.timeout));
+    if (rc === Status.TIMEOUT) return false;
+    check(op, rc);
+    return true;
+  }
+}
+
+registerTransferable(10 + SyncKind.EVENT, Event.prototype, (d) => Event.attach(d));

@@ -1,0 +1,123 @@
+// Lock and RLock with Python's semantics, across processes: acquire()
+// resolves true when acquired and false when the timeout passed. A Lock
+// may be released by any process; an RLock is recursive and owned by the
+// process (its puid) that acquired it.
+import { registerTransferable } from '../codec.js';
+import { Errors, check } from '../errors.js';
+import { native } from '../native.js';
+import type { MemoryPool } from '../pool.js';
+import { Status } from '../status.js';
+import { BLOCKED, timeoutMs, timeoutUs, type WaitOptions } from '../wait-queue.js';
+import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
+
+export interface AcquireOptions extends WaitOptions {}
+
+const ownerOut = new BigUint64Array(2);
+
+abstract class LockBase extends SyncObject {
+  /** Resolves true once acquired, false if `timeout` (ms) passed first. */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    const op = `${this.constructor.name}.acquire`;
+    try {
+      this.live('acquire');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ptr = this.ptr;
+    return this.queue.run(
+      {
+        op,
+        attempt: () => {
+          const rc = native.lockAcquire(ptr, 0);
+          if (rc === Status.OK) return true;
+          if (rc === Status.TIMEOUT) return BLOCKED;
+          throw Errors.native(op, rc);
+        },
+        onTimeout: () => false,
+      },
+      options,
+    );
+  }
+
+  /** Blocks the thread until acquired (true) or `timeout` ms passed (false). */
+  acquireSync(options?: { timeout?: number }): boolean {
+    const op = `${this.constructor.name}.acquireSync`;
+    this.live('acquireSync');
+    const rc = native.lockAcquire(this.ptr, timeoutUs(op, options?.timeout));
+    if (rc === Status.TIMEOUT) return false;
+    check(op, rc);
+    return true;
+  }
+
+  release(): void {
+    this.live('release');
+    check(`${this.constructor.name}.release`, native.lockRelease(this.ptr));
+  }
+
+  /** Whether some process holds it. */
+  locked(): boolean {
+    return this.owner().count > 0;
+  }
+
+  /** Holder's run-time process id (0n = free) and recursion depth. */
+  owner(): { puid: bigint; count: number } {
+    this.live('owner');
+    check(`${this.constructor.name}.owner`, native.lockOwner(this.ptr, ownerOut.subarray(0, 1), ownerOut.subarray(1, 2)));
+    return { puid: ownerOut[0]!, count: Number(ownerOut[1]) };
+  }
+
+  /** Acquires, runs fn, releases (also when fn throws). */
+  async withLock<T>(fn: () => T | Promise<T>, options?: AcquireOptions): Promise<T> {
+    if (!(await this.acquire(options))) {
+      throw Errors.timeout(`${this.constructor.name}.withLock`, timeoutMs('withLock', options?.timeout));
+    }
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+}
+
+export class Lock extends LockBase {
+  private constructor(n: NativeSync, created: boolean) {
+    super(n, created);
+  }
+
+  static create(options: { pool: MemoryPool }): Lock {
+    return new Lock(createNative(options?.pool, SyncKind.LOCK, 0, -1, 'Lock.create'), true);
+  }
+
+  static attach(desc: Uint8Array): Lock {
+    return new Lock(attachNative(desc, [SyncKind.LOCK], 'Lock.attach'), false);
+  }
+
+  /** @internal Wraps a native handle (a condition's lock). */
+  static wrap(n: NativeSync, created: boolean): Lock {
+    return new Lock(n, created);
+  }
+}
+
+export class RLock extends LockBase {
+  private constructor(n: NativeSync, created: boolean) {
+    super(n, created);
+  }
+
+  static create(options: { pool: MemoryPool }): RLock {
+    return new RLock(createNative(options?.pool, SyncKind.RLOCK, 0, -1, 'RLock.create'), true);
+  }
+
+  static attach(desc: Uint8Array): RLock {
+    return new RLock(attachNative(desc, [SyncKind.RLOCK], 'RLock.attach'), false);
+  }
+
+  /** @internal */
+  static wrap(n: NativeSync, created: boolean): RLock {
+    return new RLock(n, created);
+  }
+}
+
+export type AnyLock = Lock | RLock;
+
+registerTransferable(10 + SyncKind.LOCK, Lock.prototype, (d) => Lock.attach(d));
+registerTransferable(10 + SyncKind.RLOCK, RLock.prototype, (d) => RLock.attach(d));

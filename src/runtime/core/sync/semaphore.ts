@@ -1,0 +1,105 @@
+// Semaphore and BoundedSemaphore with Python's semantics, across processes.
+import { registerTransferable } from '../codec.js';
+import { Errors, check } from '../errors.js';
+import { native } from '../native.js';
+import type { MemoryPool } from '../pool.js';
+import { Status } from '../status.js';
+import { BLOCKED, timeoutUs } from '../wait-queue.js';
+import type { AcquireOptions } from './lock.js';
+import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
+
+export interface SemaphoreOptions {
+  pool: MemoryPool;
+  /** Initial count (default 1). */
+  value?: number;
+  /** Maximum count: release() past it fails with DRAGON_ERR_OVERFLOW. */
+  bound?: number;
+}
+
+const valueOut = new BigInt64Array(1);
+
+export class Semaphore extends SyncObject {
+  protected constructor(n: NativeSync, created: boolean) {
+    super(n, created);
+  }
+
+  static create(options: SemaphoreOptions): Semaphore {
+    return new Semaphore(createSem(options, options?.bound, 'Semaphore.create'), true);
+  }
+
+  static attach(desc: Uint8Array): Semaphore {
+    return new Semaphore(attachNative(desc, [SyncKind.SEMAPHORE], 'Semaphore.attach'), false);
+  }
+
+  /** Resolves true once a unit was taken, false if `timeout` (ms) passed first. */
+  acquire(options?: AcquireOptions): Promise<boolean> {
+    const op = `${this.constructor.name}.acquire`;
+    try {
+      this.live('acquire');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ptr = this.ptr;
+    return this.queue.run(
+      {
+        op,
+        attempt: () => {
+          const rc = native.semAcquire(ptr, 0);
+          if (rc === Status.OK) return true;
+          if (rc === Status.TIMEOUT) return BLOCKED;
+          throw Errors.native(op, rc);
+        },
+        onTimeout: () => false,
+      },
+      options,
+    );
+  }
+
+  acquireSync(options?: { timeout?: number }): boolean {
+    const op = `${this.constructor.name}.acquireSync`;
+    this.live('acquireSync');
+    const rc = native.semAcquire(this.ptr, timeoutUs(op, options?.timeout));
+    if (rc === Status.TIMEOUT) return false;
+    check(op, rc);
+    return true;
+  }
+
+  /** Adds n units (default 1). */
+  release(n = 1): void {
+    const op = `${this.constructor.name}.release`;
+    this.live('release');
+    if (!Number.isSafeInteger(n) || n < 1) throw Errors.invalidArgument(op, `n must be a positive integer, got ${n}`);
+    check(op, native.semRelease(this.ptr, n));
+  }
+
+  /** The current count. */
+  getValue(): number {
+    this.live('getValue');
+    check(`${this.constructor.name}.getValue`, native.semValue(this.ptr, valueOut));
+    return Number(valueOut[0]);
+  }
+}
+
+export class BoundedSemaphore extends Semaphore {
+  /** Python's BoundedSemaphore: the bound is the initial value unless given. */
+  static override create(options: SemaphoreOptions): BoundedSemaphore {
+    const value = options?.value ?? 1;
+    return new BoundedSemaphore(createSem(options, options?.bound ?? value, 'BoundedSemaphore.create'), true);
+  }
+
+  static override attach(desc: Uint8Array): BoundedSemaphore {
+    return new BoundedSemaphore(attachNative(desc, [SyncKind.SEMAPHORE], 'BoundedSemaphore.attach'), false);
+  }
+}
+
+function createSem(options: SemaphoreOptions, bound: number | undefined, op: string): NativeSync {
+  const value = options?.value ?? 1;
+  if (!Number.isSafeInteger(value) || value < 0) throw Errors.invalidArgument(op, `value must be a non-negative integer, got ${value}`);
+  if (bound !== undefined && (!Number.isSafeInteger(bound) || bound < value)) {
+    throw Errors.invalidArgument(op, `bound must be an integer >= value (${value}), got ${bound}`);
+  }
+  return createNative(options?.pool, SyncKind.SEMAPHORE, value, bound ?? -1, op);
+}
+
+registerTransferable(10 + SyncKind.SEMAPHORE, Semaphore.prototype, (d) => Semaphore.attach(d));
+registerTransferable(20 + SyncKind.SEMAPHORE, BoundedSemaphore.prototype, (d) => BoundedSemaphore.attach(d));

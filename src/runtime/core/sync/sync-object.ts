@@ -1,0 +1,152 @@
+// What every synchronization object shares: a handle on a record in pool
+// memory, its descriptor, one wait queue for async waiters (the record has
+// one "changed" event) and the detach/destroy life cycle.
+import { Errors, check } from '../errors.js';
+import { asDescriptor, expectKind, inspectDescriptor } from '../descriptor.js';
+import { DESC_BYTES, native, out, outHandle, type Handle } from '../native.js';
+import { PoolHandle } from '../pool-handle.js';
+import type { MemoryPool } from '../pool.js';
+import { Status } from '../status.js';
+import { WaitQueue } from '../wait-queue.js';
+import { bitFor, objectKey, releaseBit } from '../watches.js';
+
+export const SyncKind = {
+  LOCK: 1,
+  RLOCK: 2,
+  SEMAPHORE: 3,
+  EVENT: 4,
+  BARRIER: 5,
+  CONDITION: 6,
+} as const;
+export type SyncKindValue = (typeof SyncKind)[keyof typeof SyncKind];
+
+export const kindNames: Record<number, string> = {
+  1: 'Lock',
+  2: 'RLock',
+  3: 'Semaphore',
+  4: 'Event',
+  5: 'Barrier',
+  6: 'Condition',
+};
+
+/** A native sync handle and the pool mapping it keeps alive. */
+export interface NativeSync {
+  ptr: Handle;
+  pool: PoolHandle;
+}
+
+const kindOut = new Int32Array(1);
+
+export function syncKindOf(ptr: Handle, op: string): number {
+  check(op, native.syncKind(ptr, kindOut));
+  return kindOut[0]!;
+}
+
+export function createNative(pool: MemoryPool, kind: SyncKindValue, value: number, max: number, op: string): NativeSync {
+  if (!pool || typeof pool.serialize !== 'function') throw Errors.invalidArgument(op, 'options.pool must be a MemoryPool');
+  const handle = pool.handle;
+  check(op, native.syncCreate(handle.ptr, kind, value, max, out.u64));
+  const ptr = outHandle();
+  handle.retainObject();
+  return { ptr, pool: handle };
+}
+
+// Attaches a sync descriptor; `kinds` lists what the caller's class accepts.
+export function attachNative(desc: Uint8Array, kinds: readonly number[], op: string): NativeSync & { kind: number } {
+  expectKind(inspectDescriptor(desc, op), 'sync', op);
+  const pool = PoolHandle.acquire(asDescriptor(desc, op), op);
+  const rc = native.syncAttach(pool.ptr, desc, desc.length, out.u64);
+  if (rc !== Status.OK) {
+    pool.release();
+    throw Errors.native(op, rc);
+  }
+  const ptr = outHandle();
+  const kind = syncKindOf(ptr, op);
+  if (!kinds.includes(kind)) {
+    native.syncDetach(ptr);
+    pool.release();
+    throw Errors.wrongKind(op, kinds.map((k) => kindNames[k]).join(' or '), kindNames[kind] ?? `kind ${kind}`);
+  }
+  pool.retainObject();
+  pool.release();
+  return { ptr, pool, kind };
+}
+
+export abstract class SyncObject implements Disposable {
+  protected readonly ptr: Handle;
+  readonly #pool: PoolHandle;
+  #state: 'open' | 'detached' | 'destroyed' = 'open';
+  readonly #created: boolean;
+  readonly #desc: Uint8Array;
+  readonly #key: string;
+  /** @internal Async waiters of this object, FIFO. */
+  readonly queue: WaitQueue;
+
+  protected constructor(n: NativeSync, created: boolean) {
+    this.ptr = n.ptr;
+    this.#pool = n.pool;
+    this.#created = created;
+    check('serialize', native.syncSerialize(n.ptr, out.desc, DESC_BYTES, out.len));
+    this.#desc = out.desc.slice(0, Number(out.len[0]));
+    this.#key = objectKey(this.#desc);
+    const ptr = n.ptr;
+    this.queue = new WaitQueue(bitFor(this.#key), {
+      pool: n.pool,
+      parts: [
+        {
+          key: this.#key,
+          watch: (w, bit) => native.syncWatch(ptr, w.ptr, bit) as number,
+          unwatch: (w) => native.syncUnwatch(ptr, w.ptr) as number,
+        },
+      ],
+    });
+  }
+
+  /** The descriptor: 96 bytes another process passes to attach(). */
+  serialize(): Uint8Array {
+    this.live('serialize');
+    return this.#desc.slice();
+  }
+
+  get closed(): boolean {
+    return this.#state !== 'open';
+  }
+
+  /** Closes this process's handle; the object lives on for the others. */
+  detach(): void {
+    this.close('detached');
+  }
+
+  /** Destroys the object for every process: their waits fail with DRAGON_ERR_DESTROYED. */
+  destroy(): void {
+    this.close('destroyed');
+  }
+
+  /** Destroys an object this handle created, detaches one it attached. */
+  [Symbol.dispose](): void {
+    if (this.#state === 'open') this.close(this.#created ? 'destroyed' : 'detached');
+  }
+
+  protected close(how: 'detached' | 'destroyed'): void {
+    const what = this.constructor.name;
+    const op = `${what}.${how === 'destroyed' ? 'destroy' : 'detach'}`;
+    this.live(op);
+    this.#state = how;
+    this.queue.failAll(() => Errors.closedWhilePending(what, op, how));
+    releaseBit(this.#key);
+    try {
+      check(op, how === 'destroyed' ? native.syncDestroy(this.ptr) : native.syncDetach(this.ptr));
+    } finally {
+      this.#pool.releaseObject();
+    }
+  }
+
+  protected live(op: string): void {
+    if (this.#state !== 'open') throw Errors.closed(this.constructor.name, `${this.constructor.name}.${op}`, this.#state);
+  }
+
+  /** @internal */
+  get poolHandle(): PoolHandle {
+    return this.#pool;
+  }
+}
