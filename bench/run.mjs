@@ -21,6 +21,7 @@ const BENCHES = [
   { name: 'idle_waiter', kind: 'c', question: '3. CPU of idle waiters' },
   { name: 'ts/channel_rtt', kind: 'ts', question: '4. TypeScript Channel round trip vs Node IPC' },
   { name: 'ts/channel_throughput', kind: 'ts', question: '5. TypeScript one-way throughput' },
+  { name: 'ts/cli_startup', kind: 'ts', question: '6. dragon CLI start-up over node' },
 ];
 
 const args = process.argv.slice(2);
@@ -48,8 +49,8 @@ if (chosen.some((b) => b.kind === 'c')) {
   }
 }
 if (chosen.some((b) => b.kind === 'ts')) {
-  if (!existsSync(`${root}dist/index.js`)) {
-    console.error('bench: dist/index.js is missing: run `npm run build` first');
+  if (!existsSync(`${root}dist/src/index.js`)) {
+    console.error('bench: dist/src/index.js is missing: run `npm run build` first');
     process.exit(1);
   }
   // figures of a stale build would be read as figures of the current code
@@ -58,7 +59,7 @@ if (chosen.some((b) => b.kind === 'ts')) {
       const p = `${dir}/${e.name}`;
       return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
     }, 0);
-  if (existsSync(`${root}src`) && newest(`${root}src`) > statSync(`${root}dist/index.js`).mtimeMs) {
+  if (existsSync(`${root}src`) && newest(`${root}src`) > statSync(`${root}dist/src/index.js`).mtimeMs) {
     console.error('bench: warning: src/ is newer than dist/: run `npm run build` to measure the current code');
   }
 }

@@ -21,3 +21,11 @@ export { Barrier } from './runtime/core/sync/barrier.js';
 export { Condition } from './runtime/core/sync/condition.js';
 export { runtimeId, processId } from './runtime/core/identity.js';
 export { libraryVersion } from './runtime/core/version.js';
+export {
+  Process,
+  currentProcess,
+  type ProcessOptions,
+  type ModuleProcessOptions,
+  type CommandProcessOptions,
+  type ProcessSignal,
+} from './runtime/api/process.js';

@@ -4,8 +4,11 @@
 //     >= 1 M msgs/s) and with async sendBytes/recvBytes, against
 //     child_process IPC ('json') and worker_threads postMessage carrying a
 //     64-character string, measured in the same run;
+//     The same with recvBytesIntoSync / recvBytesInto (one receive buffer,
+//     no allocation per message) is shown next to them;
 //   - 1 MiB and 64 MiB messages in GB/s: the copy path (sendBytesSync copies
-//     into the pool, recvBytesSync returns a fresh Buffer) against an
+//     into the pool, recvBytesSync returns a fresh Buffer, and
+//     recvBytesIntoSync copies into the receiver's own buffer) against an
 //     in-process Buffer copy (memcpy); and zero-copy (pool.alloc +
 //     sendAllocationSync, recvBytesSync({ zeroCopy: true }) + release()), in
 //     microseconds per message whatever the size. child_process IPC with
@@ -43,7 +46,7 @@ main(async () => {
     await dragonPeer.next(); // ready
     const t0 = nowNs();
     let n = 0;
-    if (mode === 'sync') {
+    if (mode === 'sync' || mode === 'into') {
       for (;;) {
         for (let k = 0; k < 256; k++) small.sendBytesSync(msg, T);
         n += 256;
@@ -76,12 +79,14 @@ main(async () => {
   }
 
   header('ts channel_throughput', 'one-way throughput between two Node processes', o, reps);
-  const s = { sync: [], async: [], ipc: [], worker: [] };
+  const s = { sync: [], async: [], ipc: [], worker: [], into: [], asyncInto: [] };
   for (let i = 0; i < reps; i++) {
     s.sync.push(await dragonSmall('sync'));
     s.ipc.push(await nodeSmall(jsonPeer));
     s.async.push(await dragonSmall('async'));
     s.worker.push(await nodeSmall(worker));
+    s.into.push(await dragonSmall('into'));
+    s.asyncInto.push(await dragonSmall('asyncInto'));
   }
   line('child_process IPC json, 64-char string (base)', stats(s.ipc), 'M msg/s');
   line('worker_threads postMessage, 64-char string', stats(s.worker), 'M msg/s');
@@ -92,6 +97,8 @@ main(async () => {
   ratio('  vs IPC json (median of ratios)', medianRatio(s.async, s.ipc), 'higher is better');
   ratio('  vs worker postMessage (median of ratios)', medianRatio(s.async, s.worker), 'higher is better');
   target('async 64 B >= 1 M msgs/s', stats(s.async).median >= 1);
+  line('Channel 64 B sendBytesSync/recvBytesIntoSync', stats(s.into), 'M msg/s');
+  line('Channel 64 B async sendBytes/recvBytesInto', stats(s.asyncInto), 'M msg/s');
 
   // ---- large messages ----------------------------------------------------------
   note(`-- large messages: median of ${largeReps} repetitions`);
@@ -105,7 +112,7 @@ main(async () => {
     const t0 = nowNs();
     let n = 0;
     for (; n < min || nowNs() - t0 < windowNs; n++) {
-      if (mode === 'copy') {
+      if (mode === 'copy' || mode === 'copyInto') {
         src[0] = n & 0xff;
         large.sendBytesSync(src, T);
       } else {
@@ -124,6 +131,10 @@ main(async () => {
   }
   const dragonCopy = async (size, min, windowNs) => {
     const { n, ns } = await dragonLarge('copy', size, min, windowNs);
+    return (size * n) / ns; // GB/s
+  };
+  const dragonCopyInto = async (size, min, windowNs) => {
+    const { n, ns } = await dragonLarge('copyInto', size, min, windowNs);
     return (size * n) / ns; // GB/s
   };
   const dragonZeroCopy = async (size, min, windowNs) => {
@@ -161,10 +172,12 @@ main(async () => {
     // cost, not what the steady figures ask about
     await dragonCopy(size, 4, 0);
     await dragonZeroCopy(size, 8, 0);
-    const l = { mc: [], copy: [], zc: [], ipc: [] };
+    await dragonCopyInto(size, 2, 0);
+    const l = { mc: [], copy: [], into: [], zc: [], ipc: [] };
     for (let i = 0; i < largeReps; i++) {
       l.mc.push(memcpy(dst, src, memcpyBatch));
       l.copy.push(await dragonCopy(size, 2, windowNs));
+      l.into.push(await dragonCopyInto(size, 2, windowNs));
       l.zc.push(await dragonZeroCopy(size, 8, windowNs));
       if (size === MIB) l.ipc.push(await ipcLarge(src, o.quick ? 5 : 20));
     }
@@ -172,6 +185,10 @@ main(async () => {
     if (l.ipc.length) line(`${mib} MiB child_process IPC advanced`, stats(l.ipc), 'GB/s');
     line(`${mib} MiB Channel copy path`, stats(l.copy), 'GB/s');
     ratio('  copy path / memcpy (median of ratios)', medianRatio(l.copy, l.mc), 'higher is better');
+    line(`${mib} MiB Channel copy path into one buffer`, stats(l.into), 'GB/s');
+    const intoX = medianRatio(l.into, l.mc);
+    ratio('  copy into / memcpy (median of ratios)', intoX, 'higher is better');
+    target('copy path (into) >= 0.5x memcpy', intoX >= 0.5);
     line(`${mib} MiB Channel zero-copy view`, stats(l.zc), 'us/msg');
     note(`${''.padEnd(44)} ${(size / (stats(l.zc).median * 1e3)).toFixed(1).padStart(10)} GB/s (size / time per message)`);
     if (!zc1) zc1 = stats(l.zc).median;

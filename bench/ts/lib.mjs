@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 export const PEER = fileURLToPath(new URL('./peer.mjs', import.meta.url));
-const DIST = new URL('../../dist/index.js', import.meta.url);
+const DIST = new URL('../../dist/src/index.js', import.meta.url);
 
 // Exits 2 on a bad flag: a benchmark fails only on errors, never on a
 // missed target.

@@ -30,7 +30,7 @@ let sinkCount = 0;
 let sinkFirst = 0;
 
 async function attach(m) {
-  dragon ??= await import(new URL('../../dist/index.js', import.meta.url).href);
+  dragon ??= await import(new URL('../../dist/src/index.js', import.meta.url).href);
   for (const [name, hex] of Object.entries(m.channels)) channels.set(name, dragon.Channel.attach(Buffer.from(hex, 'hex')));
   return { ok: true };
 }
@@ -84,11 +84,27 @@ async function sink(m) {
       check(buf.length, buf[0]);
       if (n++ === 0) tFirst = nowNs();
     }
+  } else if (m.mode === 'into' || m.mode === 'copyInto') {
+    // one receive buffer for every message: no allocation per message
+    const buf = Buffer.alloc(Math.max(size, 64));
+    for (;;) {
+      const len = a.recvBytesIntoSync(buf, T);
+      if (len === 1 && buf[0] === MARK) break;
+      check(len, buf[0]);
+      if (n++ === 0) tFirst = nowNs();
+    }
   } else if (m.mode === 'async') {
     for (;;) {
       const buf = await a.recvBytes();
       if (buf.length === 1 && buf[0] === MARK) break;
       check(buf.length, buf[0]);
+      if (n++ === 0) tFirst = nowNs();
+    }
+  } else if (m.mode === 'asyncInto') {
+    const buf = Buffer.alloc(64);
+    for (;;) {
+      const len = await a.recvBytesInto(buf);
+      if (len === 1 && buf[0] === MARK) break;
       if (n++ === 0) tFirst = nowNs();
     }
   } else if (m.mode === 'zc') {

@@ -89,7 +89,7 @@ struct dragon_channel {
 
 _Static_assert(sizeof(dg__slot_t) == 64, "inline payload starts one cache line into a slot");
 
-#define DG_CHAN_HDR (((uint64_t)sizeof(dg__channel_t) + 63u) & ~63ULL)
+#define DG_CHAN_HDR (((uint64_t)sizeof(dg__channel_t) + 127u) & ~127ULL)
 #define DG_POS_NONE UINT64_MAX /* slot.pos of a slot never (or no longer) written */
 /* How long destroy waits for calls in progress to leave before it frees
  * the memory anyway (a process killed inside a call never leaves). */
@@ -99,9 +99,18 @@ _Static_assert(sizeof(dg__slot_t) == 64, "inline payload starts one cache line i
 
 enum { SEND_SIDE = 0, RECV_SIDE = 1 };
 
+/* The channel record of the allocation at heap offset `offset`. */
+static inline dg__channel_t *chan_at(const dragon_pool_t *pool, uint64_t offset)
+{
+    return (dg__channel_t *)((uint8_t *)dg__pool_user(pool, offset) + DG_CHANNEL_SKEW);
+}
+
 static inline dg__slot_t *slot_at(const dg__channel_t *c, uint64_t pos)
 {
-    return (dg__slot_t *)((uint8_t *)c + DG_CHAN_HDR + (pos % c->capacity) * c->slot_stride);
+    /* a power-of-two capacity spares the hot path a 64-bit division */
+    uint64_t cap = c->capacity;
+    uint64_t i = (cap & (cap - 1)) == 0 ? pos & (cap - 1) : pos % cap;
+    return (dg__slot_t *)((uint8_t *)c + DG_CHAN_HDR + i * c->slot_stride);
 }
 
 static inline uint8_t *slot_payload(dg__slot_t *s)
@@ -165,6 +174,19 @@ static dragonError_t ch_enter(const dragon_channel_t *ch, int side)
     return DRAGON_OK;
 }
 
+/* Takes back n counts a dead process left in a side's active count. Never
+ * below zero: a count is only ever taken back for a call that made one. */
+static void active_drop(dg__channel_t *c, int side, uint32_t n)
+{
+    _Atomic uint32_t *a = side_active(c, side);
+    uint32_t v = atomic_load(a);
+    while (n && v) {
+        uint32_t nv = v > n ? v - n : 0;
+        if (atomic_compare_exchange_weak(a, &v, nv))
+            break;
+    }
+}
+
 static void ch_leave(const dragon_channel_t *ch, int side)
 {
     atomic_fetch_sub(side_active(ch->c, side), 1);
@@ -217,41 +239,41 @@ static void send_repair(dragon_pool_t *pool, dg__channel_t *c, uint64_t off)
     c->send_cached_head = atomic_load(&c->head);
 }
 
-/* A published slot whose message is usable (large: its block is alive).
- * *b gets the block of a large one. */
-static int slot_ready(dragon_pool_t *pool, dg__slot_t *s, uint64_t pos, dg__block_hdr_t **b)
+/* The state of slot s for position pos: not published yet (or never will
+ * be), published and usable (*b = its block if large), or published but
+ * unusable (its block was freed by someone who had no right to: skipped
+ * rather than wedging the queue). pos is read once. */
+enum { SLOT_EMPTY, SLOT_READY, SLOT_BROKEN };
+static int slot_state(dragon_pool_t *pool, dg__slot_t *s, uint64_t pos, dg__block_hdr_t **b)
 {
     *b = NULL;
     if (slot_pos(s) != pos)
-        return 0;
-    return s->flags != DG_SLOT_ALLOC ||
-           dg__pool_block(pool, s->alloc_offset, s->alloc_gen, 0, b) == DRAGON_OK;
+        return SLOT_EMPTY;
+    if (s->flags != DG_SLOT_ALLOC)
+        return SLOT_READY;
+    return dg__pool_block(pool, s->alloc_offset, s->alloc_gen, 0, b) == DRAGON_OK ? SLOT_READY
+                                                                                  : SLOT_BROKEN;
 }
 
 /* Returns 1 if it dropped a message (head moved). */
 static int recv_repair(dragon_pool_t *pool, dg__channel_t *c, uint64_t off)
 {
     int dropped = 0;
-    uint64_t h = atomic_load(&c->head);
-    uint64_t t = atomic_load(&c->tail);
     for (;;) {
-        dg__slot_t *s = slot_at(c, h);
+        uint64_t h = atomic_load(&c->head);
         dg__block_hdr_t *b;
-        if (slot_ready(pool, s, h, &b)) {
-            /* The dead receiver may have taken the block without moving head:
-             * the message is still queued, so the block is the channel's. */
-            if (b && atomic_load(&b->owner) != DG_OWNER_CHANNEL(off))
-                atomic_store(&b->owner, DG_OWNER_CHANNEL(off));
-            break;
+        int st = slot_state(pool, slot_at(c, h), h, &b);
+        if (st == SLOT_BROKEN) {
+            atomic_store_explicit(&c->head, h + 1, memory_order_release);
+            dropped = 1;
+            continue;
         }
-        if (h >= t)
-            break; /* empty */
-        /* Published (below tail) but unusable: its block was freed by someone
-         * who had no right to. Skip it rather than wedge the queue. */
-        atomic_store_explicit(&c->head, ++h, memory_order_release);
-        dropped = 1;
+        /* The dead receiver may have taken the block without moving head:
+         * the message is still queued, so the block is the channel's. */
+        if (st == SLOT_READY && b && atomic_load(&b->owner) != DG_OWNER_CHANNEL(off))
+            atomic_store(&b->owner, DG_OWNER_CHANNEL(off));
+        return dropped;
     }
-    return dropped;
 }
 
 static dragonError_t lock_side(dragon_pool_t *pool, dg__channel_t *c, uint64_t off, int side,
@@ -267,6 +289,9 @@ static dragonError_t lock_side(dragon_pool_t *pool, dg__channel_t *c, uint64_t o
             send_repair(pool, c, off);
         else
             recv_repair(pool, c, off);
+        /* Whoever holds a lock is counted in that side's active count (calls,
+         * destroy and reclaim alike), so the dead holder left exactly one. */
+        active_drop(c, side, 1);
         rc = dg__mutex_consistent(m);
         if (rc != DRAGON_OK) {
             dg__mutex_unlock(m);
@@ -309,10 +334,10 @@ dragonError_t dragon_channel_create(dragon_pool_t *pool, uint64_t capacity, uint
         return DRAGON_ERR_INVALID_ARGUMENT;
     if (block_size > (1ULL << 40) || capacity > (1ULL << 40))
         return DRAGON_ERR_TOO_LARGE;
-    uint64_t stride = sizeof(dg__slot_t) + ((block_size + 63u) & ~63ULL);
-    if (capacity > (UINT64_MAX - DG_CHAN_HDR) / stride)
+    uint64_t stride = (sizeof(dg__slot_t) + block_size + 127u) & ~127ULL;
+    if (capacity > (UINT64_MAX - DG_CHANNEL_SKEW - DG_CHAN_HDR) / stride)
         return DRAGON_ERR_TOO_LARGE;
-    uint64_t size = DG_CHAN_HDR + capacity * stride;
+    uint64_t size = DG_CHANNEL_SKEW + DG_CHAN_HDR + capacity * stride;
     /* Owned by its creator until initialised (a creator killed half-way
      * leaves a block that reclaim frees), then by nobody: a channel outlives
      * its creator and is freed only by destroy. Timeout 0: no space right
@@ -321,7 +346,7 @@ dragonError_t dragon_channel_create(dragon_pool_t *pool, uint64_t capacity, uint
     dragonError_t rc = dg__pool_alloc(pool, size, DG_KIND_CHANNEL, me_owner(pool), 0, &a);
     if (rc != DRAGON_OK)
         return rc;
-    dg__channel_t *c = dg__pool_user(pool, a.offset);
+    dg__channel_t *c = chan_at(pool, a.offset);
     memset(c, 0, DG_CHAN_HDR);
     c->layout_version = DRAGON_LAYOUT_VERSION;
     c->id = atomic_fetch_add(&pool->hdr->next_object_id, 1);
@@ -367,7 +392,7 @@ dragonError_t dragon_channel_attach(dragon_pool_t *pool, const uint8_t *desc, si
         return DRAGON_ERR_BAD_DESCRIPTOR; /* an offset no block can have */
     if (rc != DRAGON_OK)
         return rc;
-    dg__channel_t *c = dg__pool_user(pool, d.offset);
+    dg__channel_t *c = chan_at(pool, d.offset);
     if (atomic_load(&c->magic) != DG_CHANNEL_MAGIC)
         return DRAGON_ERR_DESTROYED; /* never finished creating */
     if (c->layout_version != DRAGON_LAYOUT_VERSION)
@@ -484,13 +509,18 @@ dragonError_t dragon_channel_destroy(dragon_channel_t *ch)
     if (!ch_live(ch))
         return DRAGON_ERR_DESTROYED;
     dg__channel_t *c = ch->c;
+    atomic_fetch_add(&c->send_active, 1);
+    atomic_fetch_add(&c->recv_active, 1);
     dragonError_t rc = lock_both(ch->pool, c, ch->offset, NULL);
-    if (rc != DRAGON_OK)
-        return rc;
-    if (atomic_load(&c->destroyed) || !ch_live(ch)) {
+    if (rc == DRAGON_OK && (atomic_load(&c->destroyed) || !ch_live(ch))) {
         unlock_side(c, RECV_SIDE);
         unlock_side(c, SEND_SIDE);
-        return DRAGON_ERR_DESTROYED; /* somebody else got here first */
+        rc = DRAGON_ERR_DESTROYED; /* somebody else got here first */
+    }
+    if (rc != DRAGON_OK) {
+        atomic_fetch_sub(&c->recv_active, 1);
+        atomic_fetch_sub(&c->send_active, 1);
+        return rc;
     }
     c->destroyer = ch->pool->puid;
     atomic_store(&c->destroyed, 1);
@@ -498,6 +528,8 @@ dragonError_t dragon_channel_destroy(dragon_channel_t *ch)
     free_queued(ch->pool, c, ch->offset);
     unlock_side(c, RECV_SIDE);
     unlock_side(c, SEND_SIDE);
+    atomic_fetch_sub(&c->recv_active, 1);
+    atomic_fetch_sub(&c->send_active, 1);
     DG_CRASH_POINT("chan.destroy.unlocked");
     finish_destroy(ch->pool, c, ch->offset, ch->size, ch->gen);
     free(ch);
@@ -549,13 +581,17 @@ static dragonError_t try_send(void *p)
         }
     }
     dg__slot_t *s = slot_at(c, t);
-    s->len = x->len;
     if (!x->is_alloc) {
-        s->flags = DG_SLOT_INLINE;
+        /* Payload first, then the header line in one go: a receiver polls
+         * that line, and every store to it we let it steal in between costs
+         * one more transfer before pos lands. */
         if (x->len)
             memcpy(slot_payload(s), x->buf, x->len);
+        s->len = x->len;
+        s->flags = DG_SLOT_INLINE;
         DG_CRASH_POINT("chan.send.copied");
     } else {
+        s->len = x->len;
         s->flags = DG_SLOT_ALLOC;
         s->alloc_offset = x->alloc.offset;
         s->alloc_size = x->alloc.size;
@@ -665,8 +701,10 @@ static dragonError_t try_recv(void *p)
         if (atomic_load(&c->destroyed))
             return DRAGON_ERR_DESTROYED;
         uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
-        if (slot_pos(slot_at(c, h)) != h)
+        dg__slot_t *s = slot_at(c, h);
+        if (slot_pos(s) != h)
             return DRAGON_ERR_TIMEOUT;
+        __builtin_prefetch(slot_payload(s), 0, 3); /* fetch it while we lock */
     }
     int moved = 0; /* a repair may have skipped a broken slot */
     dragonError_t rc = lock_side(ch->pool, c, ch->offset, RECV_SIDE, &moved);
@@ -681,18 +719,17 @@ static dragonError_t try_recv(void *p)
         uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
         dg__slot_t *s = slot_at(c, h);
         dg__block_hdr_t *b;
-        if (!slot_ready(ch->pool, s, h, &b)) {
-            if (slot_pos(s) == h &&
-                h < atomic_load_explicit(&c->tail, memory_order_acquire)) {
-                /* published, block gone (see recv_repair): skip it */
-                atomic_store_explicit(&c->head, h + 1, memory_order_release);
-                moved = 1;
-                continue;
-            }
+        int st = slot_state(ch->pool, s, h, &b);
+        if (st == SLOT_BROKEN) {
+            atomic_store_explicit(&c->head, h + 1, memory_order_release);
+            moved = 1;
+            continue;
+        }
+        if (st == SLOT_EMPTY) {
             unlock_side(c, RECV_SIDE);
             if (moved)
                 dg__event_signal_one(ch->pool, &c->writable);
-            return DRAGON_ERR_TIMEOUT; /* empty */
+            return DRAGON_ERR_TIMEOUT;
         }
         uint64_t len = s->len;
         x->len = len;
@@ -817,18 +854,21 @@ dragonError_t dragon_channel_poll(dragon_channel_t *ch, uint32_t events, int64_t
 {
     if (!ch || !revents || events == 0 || (events & ~(uint32_t)POLL_ALL))
         return DRAGON_ERR_INVALID_ARGUMENT;
-    dragonError_t rc = ch_enter(ch, RECV_SIDE);
+    /* IN and FULL become true when a message is published (readable is
+     * signalled), OUT and EMPTY when head moves (writable). Any mix of the
+     * two kinds other than EMPTY|FULL holds already; that one sleeps in
+     * slices on readable and re-checks. Pollers consume nothing: they want
+     * every wake-up. Counted on the side whose event they sleep on (see
+     * dg__channel_reclaim). */
+    int on_tail = (events & (DRAGON_POLL_IN | DRAGON_POLL_FULL)) != 0;
+    int on_head = (events & (DRAGON_POLL_OUT | DRAGON_POLL_EMPTY)) != 0;
+    int side = on_tail ? RECV_SIDE : SEND_SIDE;
+    dragonError_t rc = ch_enter(ch, side);
     if (rc != DRAGON_OK)
         return rc;
     dg__channel_t *c = ch->c;
     poll_ctx_t x = {.c = c, .events = events};
     uint64_t deadline = dg__deadline(timeout_us);
-    /* IN and FULL become true when tail moves (readable is signalled), OUT
-     * and EMPTY when head moves (writable). Any mix of the two kinds other
-     * than EMPTY|FULL holds already; that one sleeps in slices on readable
-     * and re-checks. Pollers consume nothing: they want every wake-up. */
-    int on_tail = (events & (DRAGON_POLL_IN | DRAGON_POLL_FULL)) != 0;
-    int on_head = (events & (DRAGON_POLL_OUT | DRAGON_POLL_EMPTY)) != 0;
     dg__event_t *ev = on_tail ? &c->readable : &c->writable;
     if (on_tail && on_head) {
         rc = try_poll(&x);
@@ -844,7 +884,7 @@ dragonError_t dragon_channel_poll(dragon_channel_t *ch, uint32_t events, int64_t
     if (rc == DRAGON_ERR_TIMEOUT)
         x.revents = poll_state(c);
     *revents = x.revents;
-    ch_leave(ch, RECV_SIDE);
+    ch_leave(ch, side);
     return rc;
 }
 
@@ -905,8 +945,8 @@ dragonError_t dragon_channel_unwatch(dragon_channel_t *ch, dragon_waiter_t *w, u
 void dg__channel_reclaim(dragon_pool_t *pool, dg__block_hdr_t *blk, uint64_t puid,
                          dragon_reclaim_stats_t *st)
 {
-    dg__channel_t *c = (dg__channel_t *)((uint8_t *)blk + sizeof *blk);
-    uint64_t off = (uint64_t)((uint8_t *)c - pool->heap);
+    uint64_t off = (uint64_t)((uint8_t *)blk + sizeof *blk - pool->heap);
+    dg__channel_t *c = chan_at(pool, off);
     if (atomic_load(&c->magic) != DG_CHANNEL_MAGIC) {
         /* Its creator died half-way through create: nobody has a handle. */
         if (atomic_load(&blk->owner) == DG_OWNER_PROC(puid)) {
@@ -922,17 +962,28 @@ void dg__channel_reclaim(dragon_pool_t *pool, dg__block_hdr_t *blk, uint64_t pui
      * before reclaim frees the dead process's blocks, so a message it had
      * taken without moving head is the channel's again by then. */
     int repaired = 0;
-    if (lock_both(pool, c, off, &repaired) != DRAGON_OK)
+    atomic_fetch_add(&c->send_active, 1);
+    atomic_fetch_add(&c->recv_active, 1);
+    if (lock_both(pool, c, off, &repaired) != DRAGON_OK) {
+        atomic_fetch_sub(&c->recv_active, 1);
+        atomic_fetch_sub(&c->send_active, 1);
         return;
+    }
     int finish = atomic_load(&c->destroyed) && c->destroyer == puid;
     if (finish)
         free_queued(pool, c, off); /* the dead process was destroying it */
     unlock_side(c, RECV_SIDE);
     unlock_side(c, SEND_SIDE);
+    atomic_fetch_sub(&c->recv_active, 1);
+    atomic_fetch_sub(&c->send_active, 1);
     if (repaired && st)
         st->channels_repaired++;
-    dg__event_reclaim(pool, &c->readable, puid);
-    dg__event_reclaim(pool, &c->writable, puid);
+    /* Calls of the dead process that were asleep: their registrations go,
+     * and so do their active counts (a receiver, or a poller of IN/FULL,
+     * sleeps on readable and is counted on the receive side; senders and
+     * pollers of OUT/EMPTY on writable, send side). */
+    active_drop(c, RECV_SIDE, dg__event_reclaim(pool, &c->readable, puid));
+    active_drop(c, SEND_SIDE, dg__event_reclaim(pool, &c->writable, puid));
     if (finish) {
         finish_destroy(pool, c, off, blk->size, blk->gen);
     } else if (repaired) {

@@ -4,9 +4,10 @@
  * readable pipe for an event loop.
  *
  * The ordering contract everything here rests on (Dekker): a waiter first
- * registers (sleepers++ or a watch entry, seq_cst RMW, then a seq_cst
- * fence) and only then re-runs its try; a signaller first makes its state
- * change visible, then issues a seq_cst fence, then reads sleepers/nwatch.
+ * registers (its sleep_mask bit or a watch entry: a seq_cst RMW, then a
+ * seq_cst fence) and only then re-runs its try; a signaller first makes its
+ * state change visible, then issues a seq_cst fence, then reads
+ * sleep_mask/extra/nwatch.
  * In the single total order of those fences either the signaller's read
  * comes after the registration (it wakes or rings) or the waiter's re-check
  * comes after the state change (it sees it). So a signal costs a fence and
@@ -39,15 +40,18 @@
 #define FUTEX_WAITV_MAX 128
 #endif
 
-/* Spin budget (ns) kept per handle by the caller: spinning is what makes a
+/* Spin budget (ns) kept per handle by the caller. Spinning is what makes a
  * round trip between two running processes cost well under a microsecond,
- * but on this 2-core machine a spinner may be stealing the very core its
- * peer needs, so the budget halves every time spinning did not pay and
- * doubles when it did, between these bounds. The minimum stays above zero
- * so a budget can grow back once the peer is responsive again. */
+ * and a futex sleep + wake costs tens of microseconds on a VM; but on this
+ * 2-core machine a spinner may be stealing the very core its peer needs.
+ * So the budget follows the waits this handle actually sees: doubled when
+ * spinning paid off; when it did not, raised to cover the wait if that wait
+ * ended within DG_SPIN_MAX_NS anyway (a peer working in bursts, e.g. copying
+ * a large message), else halved. The minimum stays above zero so a budget
+ * can grow back once the peer is responsive again. */
 #define DG_SPIN_MIN_NS 2000u
 #define DG_SPIN_INIT_NS 16000u
-#define DG_SPIN_MAX_NS 128000u
+#define DG_SPIN_MAX_NS 256000u
 #define DG_SPIN_YIELD_NS 20000u /* sched_yield this often while spinning */
 
 /* A waiter thread waits on one futex per watched pool plus its control
@@ -147,9 +151,10 @@ static void event_signal(dragon_pool_t *pool, dg__event_t *ev, int all)
 {
     /* Orders the caller's state change before the reads below (see top). */
     atomic_thread_fence(memory_order_seq_cst);
-    uint32_t sleepers = atomic_load_explicit(&ev->sleepers, memory_order_relaxed);
+    uint64_t mask = atomic_load_explicit(&ev->sleep_mask, memory_order_relaxed);
+    uint32_t extra = atomic_load_explicit(&ev->extra, memory_order_relaxed);
     uint32_t nwatch = atomic_load_explicit(&ev->nwatch, memory_order_relaxed);
-    if (sleepers) {
+    if (mask | extra) {
         /* A non-consuming sleeper (poll) must see every signal; a consuming
          * one that gets a wake it cannot use passes it on (dg__event_wait). */
         if (!all && (atomic_load_explicit(&ev->all_mask, memory_order_relaxed) ||
@@ -171,10 +176,13 @@ void dg__event_signal_one(dragon_pool_t *pool, dg__event_t *ev)
     event_signal(pool, ev, 0);
 }
 
-/* Registers a blocking waiter: counted first, then named in sleeper[] (so
- * reclaim can uncount a process killed asleep). Returns the entry or -1 when
- * the table is full (then only counted: such a registration is not
- * reclaimable, which costs a useless futex_wake per signal, never a loss). */
+/* Registers a blocking waiter: named in sleeper[] by its puid, then its bit
+ * set in sleep_mask (the RMW that pairs with a signaller's fence). Returns
+ * the entry, or -1 when the table is full (then counted in `extra`: such a
+ * registration cannot be reclaimed, which costs a useless futex_wake per
+ * signal after a crash, never a lost wake-up). The order of the steps, and
+ * the reverse order in sleeper_unregister, is what lets dg__event_reclaim
+ * undo a registration a process was killed in the middle of. */
 static int sleeper_register(dg__event_t *ev, uint64_t tag, int all)
 {
     atomic_fetch_add(&ev->sleepers, 1);
@@ -186,35 +194,51 @@ static int sleeper_register(dg__event_t *ev, uint64_t tag, int all)
             atomic_compare_exchange_strong(&ev->sleeper[i], &zero, tag)) {
             if (all)
                 atomic_fetch_or(&ev->all_mask, 1ULL << i);
+            atomic_fetch_or(&ev->sleep_mask, 1ULL << i);
             return (int)i;
         }
     }
     if (all)
         atomic_fetch_add(&ev->all_extra, 1);
+    atomic_fetch_add(&ev->extra, 1);
     return -1;
 }
 
 static void sleeper_unregister(dg__event_t *ev, int idx, int all)
 {
     if (idx >= 0) {
+        atomic_fetch_and(&ev->sleep_mask, ~(1ULL << idx));
         if (all)
             atomic_fetch_and(&ev->all_mask, ~(1ULL << idx));
         atomic_store(&ev->sleeper[idx], 0);
-    } else if (all) {
-        atomic_fetch_sub(&ev->all_extra, 1);
+    } else {
+        atomic_fetch_sub(&ev->extra, 1);
+        if (all)
+            atomic_fetch_sub(&ev->all_extra, 1);
     }
     atomic_fetch_sub(&ev->sleepers, 1);
 }
 
-/* Spins on try_op for at most the handle's budget, yielding now and then so
- * a peer that shares our core gets to run. */
-static dragonError_t spin_phase(dg__try_fn try_op, void *ctx, uint64_t deadline_us,
-                                uint32_t *spin_budget)
+static uint32_t budget_get(const uint32_t *spin_budget)
 {
-    uint32_t budget = spin_budget ? __atomic_load_n(spin_budget, __ATOMIC_RELAXED) : 0;
-    if (budget < DG_SPIN_MIN_NS || budget > DG_SPIN_MAX_NS)
-        budget = DG_SPIN_INIT_NS;
-    uint64_t start = now_ns(), end = start + budget, last_yield = start;
+    uint32_t b = spin_budget ? __atomic_load_n(spin_budget, __ATOMIC_RELAXED) : 0;
+    return b < DG_SPIN_MIN_NS || b > DG_SPIN_MAX_NS ? DG_SPIN_INIT_NS : b;
+}
+
+static void budget_set(uint32_t *spin_budget, uint64_t b)
+{
+    if (!spin_budget)
+        return;
+    b = b < DG_SPIN_MIN_NS ? DG_SPIN_MIN_NS : b > DG_SPIN_MAX_NS ? DG_SPIN_MAX_NS : b;
+    __atomic_store_n(spin_budget, (uint32_t)b, __ATOMIC_RELAXED);
+}
+
+/* Spins on try_op for at most `budget` ns, yielding now and then so a peer
+ * that shares our core gets to run. */
+static dragonError_t spin_phase(dg__try_fn try_op, void *ctx, uint64_t deadline_us,
+                                uint64_t start, uint32_t budget)
+{
+    uint64_t end = start + budget, last_yield = start;
     if (deadline_us != UINT64_MAX && deadline_us <= UINT64_MAX / 1000 && end > deadline_us * 1000)
         end = deadline_us * 1000;
     dragonError_t r = DRAGON_ERR_TIMEOUT;
@@ -233,14 +257,6 @@ static dragonError_t spin_phase(dg__try_fn try_op, void *ctx, uint64_t deadline_
             }
         }
     }
-    if (spin_budget) {
-        uint32_t nb = r != DRAGON_ERR_TIMEOUT ? budget * 2 : budget / 2;
-        if (nb < DG_SPIN_MIN_NS)
-            nb = DG_SPIN_MIN_NS;
-        if (nb > DG_SPIN_MAX_NS)
-            nb = DG_SPIN_MAX_NS;
-        __atomic_store_n(spin_budget, nb, __ATOMIC_RELAXED);
-    }
     return r;
 }
 
@@ -252,9 +268,13 @@ dragonError_t dg__event_wait(dg__event_t *ev, uint64_t puid, uint32_t flags, dg_
     dragonError_t r = try_op(ctx);
     if (r != DRAGON_ERR_TIMEOUT || deadline_us == 0)
         return r;
-    r = spin_phase(try_op, ctx, deadline_us, spin_budget);
-    if (r != DRAGON_ERR_TIMEOUT)
+    uint32_t budget = budget_get(spin_budget);
+    uint64_t start = now_ns();
+    r = spin_phase(try_op, ctx, deadline_us, start, budget);
+    if (r != DRAGON_ERR_TIMEOUT) {
+        budget_set(spin_budget, (uint64_t)budget * 2);
         return r;
+    }
 
     /* Registered for the whole sleep phase (not per futex_wait), so every
      * signal from here on bumps seq; the snapshot is taken before each try so
@@ -286,9 +306,14 @@ dragonError_t dg__event_wait(dg__event_t *ev, uint64_t puid, uint32_t flags, dg_
      * TIMEOUT after a wake means what was announced is gone already. */
     if (woken && !all && r != DRAGON_OK && r != DRAGON_ERR_TIMEOUT) {
         atomic_thread_fence(memory_order_seq_cst);
-        if (atomic_load(&ev->sleepers))
+        if (atomic_load(&ev->sleep_mask) | atomic_load(&ev->extra))
             event_wake(ev, 1);
     }
+    uint64_t waited = now_ns() - start;
+    if (r != DRAGON_ERR_TIMEOUT && waited <= DG_SPIN_MAX_NS)
+        budget_set(spin_budget, waited + waited / 4); /* spin through it next time */
+    else
+        budget_set(spin_budget, budget / 2);
     return r;
 }
 
@@ -307,19 +332,24 @@ void dg__event_drop_slot(dg__event_t *ev, uint32_t slot)
     }
 }
 
-void dg__event_reclaim(dragon_pool_t *pool, dg__event_t *ev, uint64_t puid)
+uint32_t dg__event_reclaim(dragon_pool_t *pool, dg__event_t *ev, uint64_t puid)
 {
+    uint32_t dropped = 0;
     if (puid == 0)
-        return;
+        return 0;
     /* The dead process's registrations are frozen: nothing races on them.
-     * Order mirrors sleeper_unregister (mask bit, entry, count). */
+     * Order mirrors sleeper_unregister (mask bits, entry, count): a bit is
+     * never cleared once the entry may belong to somebody else. */
     for (int i = 0; i < DG_EVENT_SLEEPERS; i++) {
         uint64_t v = puid;
         if (atomic_load(&ev->sleeper[i]) != puid)
             continue;
+        atomic_fetch_and(&ev->sleep_mask, ~(1ULL << i));
         atomic_fetch_and(&ev->all_mask, ~(1ULL << i));
-        if (atomic_compare_exchange_strong(&ev->sleeper[i], &v, 0))
+        if (atomic_compare_exchange_strong(&ev->sleeper[i], &v, 0)) {
             atomic_fetch_sub(&ev->sleepers, 1);
+            dropped++;
+        }
     }
     for (int i = 0; i < DG_EVENT_WATCHERS; i++) {
         uint64_t e = atomic_load(&ev->watch[i]);
@@ -329,6 +359,7 @@ void dg__event_reclaim(dragon_pool_t *pool, dg__event_t *ev, uint64_t puid)
         if (watch_stale(pool, e) || atomic_load(&db->owner) == puid)
             watch_clear(ev, i, e);
     }
+    return dropped;
 }
 
 /* ---- doorbells -------------------------------------------------------------
@@ -467,7 +498,11 @@ static void *waiter_main(void *arg)
         dl.tv_sec += 1;
         if (!legacy) {
             long rc = syscall(SYS_futex_waitv, wv, n + 1, 0, &dl, CLOCK_MONOTONIC);
-            if (rc < 0 && errno == ENOSYS)
+            /* Woken, a value changed, timed out, interrupted, or a pool was
+             * unmapped after we let go of the mutex: loop. Anything else
+             * (no futex_waitv, or a refusal) must not become a busy loop. */
+            if (rc < 0 && errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR &&
+                errno != EFAULT)
                 legacy = 1;
         }
         if (legacy) {

@@ -115,8 +115,9 @@ dragonError_t dg__event_wait(dg__event_t *ev, uint64_t puid, uint32_t flags, dg_
  * are still rung. */
 void dg__event_signal_one(dragon_pool_t *pool, dg__event_t *ev);
 /* Reclaim of a dead process: drops its sleeper registrations and the
- * watches of its doorbell slots (plus stale ones). */
-void dg__event_reclaim(dragon_pool_t *pool, dg__event_t *ev, uint64_t puid);
+ * watches of its doorbell slots (plus stale ones). Returns how many sleeper
+ * registrations it dropped (calls that were asleep when puid died). */
+uint32_t dg__event_reclaim(dragon_pool_t *pool, dg__event_t *ev, uint64_t puid);
 
 /* The doorbell slot a waiter holds in a pool (claimed on first use). */
 dragonError_t dg__waiter_slot(dragon_waiter_t *w, dragon_pool_t *pool, uint32_t *slot,

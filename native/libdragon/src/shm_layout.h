@@ -15,25 +15,32 @@
  * An event is signalled after a state change that a waiter may want
  * (message published, slot freed, lock released...). Signalling is free when
  * nobody waits: the signaller bumps seq and calls futex_wake only if
- * sleepers > 0, and rings doorbells only if nwatch > 0 (Dekker-style with
- * seq_cst fences on both sides, see event.c). The first cache line is all a
+ * sleep_mask or extra is non-zero, and rings doorbells only if nwatch > 0
+ * (Dekker-style with seq_cst fences on both sides, see event.c). The first cache line is all a
  * signaller reads; it is written only by waiters going to sleep. */
 #define DG_EVENT_WATCHERS 64
 #define DG_EVENT_SLEEPERS 64
 #define DG_SLEEPER_ANON UINT64_MAX /* sleeper[] tag of a waiter without a puid */
 typedef struct dg__event {
     _Atomic uint32_t seq;      /* futex word of blocking (sync) waiters */
-    _Atomic uint32_t sleepers; /* registered blocking waiters (spinners are not) */
+    /* Registered blocking waiters (spinners are not): what destroy drains.
+     * Incremented before a registration, decremented after it is undone,
+     * so a crash in between leaves it too high, never too low. */
+    _Atomic uint32_t sleepers;
     _Atomic uint32_t nwatch;   /* occupied entries in watch[] (>= the truth after a crash) */
-    _Atomic uint32_t all_extra;/* registered waiters wanting every wake but not in sleeper[] */
-    /* Bit i set while sleeper[i] is a waiter that wants every wake (it does
-     * not consume what it waits for, e.g. poll): signal-one then wakes all. */
+    _Atomic uint32_t extra;    /* registered waiters not in sleeper[] (it was full) */
+    _Atomic uint32_t all_extra;/* of those, the ones wanting every wake */
+    uint32_t _pad;
+    /* Bit i set while sleeper[i] is registered: this (with `extra`) is what a
+     * signaller reads, and reclaim keeps it exact (set after the entry is
+     * claimed, cleared before it is released). */
+    _Atomic uint64_t sleep_mask;
+    /* Subset of sleep_mask wanting every wake (they do not consume what
+     * they wait for, e.g. poll): a signal-one then wakes all. */
     _Atomic uint64_t all_mask;
     /* Blocking waiters by the puid of their handle (DG_SLEEPER_ANON if none),
      * 0 = free; claimed by CAS, cleared by the waiter on its way out or by
-     * reclaim for a process killed asleep. Counted in sleepers while set
-     * (sleepers is incremented before the claim and decremented after the
-     * clear, so a crash can only leave it too high, never too low). */
+     * reclaim for a process killed asleep. */
     _Atomic uint64_t sleeper[DG_EVENT_SLEEPERS] DG_ALIGNED;
     /* Async watchers: 0 = empty, else dg__watch_pack(slot, slot_gen, bit).
      * Claimed and cleared by CAS, no lock. A stale entry (its doorbell slot

@@ -1,6 +1,7 @@
 // A block of pool memory that any process of the node can reach through its
 // descriptor. `bytes` is the memory itself (no copy): writes are seen by
 // every process that attached the allocation.
+import { registerTransferable } from './transferable.js';
 import { Errors, check } from './errors.js';
 import { asDescriptor, expectKind, inspectDescriptor } from './descriptor.js';
 import { DESC_BYTES, native, out, type NativeAlloc } from './native.js';
@@ -52,7 +53,7 @@ export class Allocation implements Disposable {
   /** The memory, in place. Valid until free() or detach(). */
   get bytes(): Buffer {
     const pool = this.#live('Allocation.bytes');
-    if (!this.#bytes) this.#bytes = Buffer.from(pool.view(this.#ref, this.size, 'Allocation.bytes'), 0, this.size);
+    if (!this.#bytes) this.#bytes = pool.bytes(this.#ref, this.size, 'Allocation.bytes');
     return this.#bytes;
   }
 
@@ -117,3 +118,5 @@ export class Allocation implements Disposable {
 function readRef(): NativeAlloc {
   return { offset: allocOut[0]!, size: allocOut[1]!, gen: allocOut[2]! };
 }
+
+registerTransferable(3, Allocation.prototype, (desc) => Allocation.attach(desc));

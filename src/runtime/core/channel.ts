@@ -37,13 +37,19 @@ const WATCH_OUT = 2;
 // dragon_msg_t: len u64, is_alloc u32, pad u32, alloc {offset, size, gen} u64s
 const msgBuf = new ArrayBuffer(40);
 const msgU32 = new Uint32Array(msgBuf);
-const msgU64 = new BigUint64Array(msgBuf);
 const infoOut = new BigUint64Array(2);
 const revents = new Uint32Array(1);
 const countOut = new BigUint64Array(1);
+const lenOut = new Uint32Array(2); // a uint64_t, read as two halves (no BigInt)
 const DONE: Promise<void> = Promise.resolve();
 
-type Mode = 'value' | 'bytes' | 'valueView' | 'bytesView';
+// What a receive returns.
+const enum Mode {
+  Value,
+  Bytes,
+  ValueView,
+  BytesView,
+}
 
 export class Channel implements Disposable {
   static readonly POLL_IN = 1;
@@ -61,6 +67,7 @@ export class Channel implements Disposable {
   readonly #sendQ: WaitQueue;
   #pollQ: WaitQueue | undefined;
   #inline: Buffer | undefined;
+  #inlineU8: Uint8Array | undefined;
   readonly capacity: number;
   readonly blockSize: number;
 
@@ -193,7 +200,7 @@ export class Channel implements Disposable {
   }
 
   #sendSync(op: string, buf: Uint8Array, len: number, options: SendOptions | undefined): void {
-    const rc = native.channelSend(this.#ptr, buf, len, timeoutUs(op, options?.timeout));
+    const rc = native.channelSend(this.#ptr, buf, len, options === undefined ? -1 : timeoutUs(op, options.timeout));
     if (rc === Status.TIMEOUT) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
     check(op, rc, `${len} bytes`);
   }
@@ -203,28 +210,68 @@ export class Channel implements Disposable {
   recv<T = unknown>(options: RecvOptions & { zeroCopy: true }): Promise<MessageView<T>>;
   recv<T = unknown>(options?: RecvOptions): Promise<T>;
   recv<T = unknown>(options?: RecvOptions): Promise<T | MessageView<T>> {
-    return this.#recvAsync<T>('Channel.recv', options?.zeroCopy ? 'valueView' : 'value', options);
+    return this.#recvAsync('Channel.recv', options?.zeroCopy ? Mode.ValueView : Mode.Value, options) as Promise<T>;
   }
 
   recvBytes(options: RecvOptions & { zeroCopy: true }): Promise<MessageView<never>>;
   recvBytes(options?: RecvOptions): Promise<Buffer>;
   recvBytes(options?: RecvOptions): Promise<Buffer | MessageView<never>> {
-    return this.#recvAsync('Channel.recvBytes', options?.zeroCopy ? 'bytesView' : 'bytes', options);
+    return this.#recvAsync('Channel.recvBytes', options?.zeroCopy ? Mode.BytesView : Mode.Bytes, options) as Promise<Buffer>;
   }
 
   recvSync<T = unknown>(options: RecvOptions & { zeroCopy: true }): MessageView<T>;
   recvSync<T = unknown>(options?: RecvOptions): T;
   recvSync<T = unknown>(options?: RecvOptions): T | MessageView<T> {
-    return this.#recvSync('Channel.recvSync', options?.zeroCopy ? 'valueView' : 'value', options) as T;
+    return this.#recvSync('Channel.recvSync', options?.zeroCopy ? Mode.ValueView : Mode.Value, options) as T;
   }
 
   recvBytesSync(options: RecvOptions & { zeroCopy: true }): MessageView<never>;
   recvBytesSync(options?: RecvOptions): Buffer;
   recvBytesSync(options?: RecvOptions): Buffer | MessageView<never> {
-    return this.#recvSync('Channel.recvBytesSync', options?.zeroCopy ? 'bytesView' : 'bytes', options) as Buffer;
+    return this.#recvSync('Channel.recvBytesSync', options?.zeroCopy ? Mode.BytesView : Mode.Bytes, options) as Buffer;
   }
 
-  #recvAsync<T>(op: string, mode: Mode, options: RecvOptions | undefined): Promise<any> {
+  /**
+   * Receives the next message into `buf` (no allocation) and resolves to its
+   * length. A message longer than `buf` stays queued and the call fails
+   * with DRAGON_ERR_BUFFER_TOO_SMALL (its `detail` says how long it is).
+   */
+  recvBytesInto(buf: Uint8Array, options?: WaitOptions): Promise<number> {
+    const op = 'Channel.recvBytesInto';
+    let tried = false;
+    try {
+      this.#live(op);
+      checkBytes(buf, op);
+      if (options?.signal?.aborted) throw Errors.aborted(op, options.signal.reason);
+      if (this.#recvQ.size === 0) {
+        const n = this.#tryRecvInto(op, buf, 0);
+        if (n >= 0) return Promise.resolve(n);
+        tried = true;
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const spec: OpSpec<number> = {
+      op,
+      attempt: () => {
+        const n = this.#tryRecvInto(op, buf, 0);
+        return n >= 0 ? n : BLOCKED;
+      },
+    };
+    return this.#recvQ.run(spec, options, tried);
+  }
+
+  /** recvBytesInto, blocking: the length of the message now in `buf`. */
+  recvBytesIntoSync(buf: Uint8Array, options?: WaitOptions): number {
+    const op = 'Channel.recvBytesIntoSync';
+    this.#live(op);
+    checkBytes(buf, op);
+    const n = this.#tryRecvInto(op, buf, options === undefined ? -1 : timeoutUs(op, options.timeout));
+    if (n < 0) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
+    return n;
+  }
+
+  #recvAsync(op: string, mode: Mode, options: RecvOptions | undefined): Promise<unknown> {
     let tried = false;
     try {
       this.#live(op);
@@ -237,56 +284,88 @@ export class Channel implements Disposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    const spec: OpSpec<T> = { op, attempt: () => this.#tryRecv(op, mode, 0) as T | typeof BLOCKED };
+    const spec: OpSpec<unknown> = { op, attempt: () => this.#tryRecv(op, mode, 0) };
     return this.#recvQ.run(spec, options, tried);
   }
 
   #recvSync(op: string, mode: Mode, options: RecvOptions | undefined): unknown {
     this.#live(op);
-    const r = this.#tryRecv(op, mode, timeoutUs(op, options?.timeout));
+    const r = this.#tryRecv(op, mode, options === undefined ? -1 : timeoutUs(op, options.timeout));
     if (r === BLOCKED) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
     return r;
   }
 
   // One dragon_channel_recv_msg; BLOCKED when nothing came within timeoutUs.
   #tryRecv(op: string, mode: Mode, timeoutUsValue: number): unknown {
-    const inline = (this.#inline ??= Buffer.allocUnsafeSlow(this.blockSize));
+    const inline = this.#inline ?? this.#makeInline();
     const rc = native.channelRecvMsg(this.#ptr, inline, this.blockSize, msgBuf, timeoutUsValue);
     if (rc === Status.TIMEOUT) return BLOCKED;
     if (rc !== Status.OK) throw Errors.native(op, rc);
     const len = msgU32[0]! + msgU32[1]! * 0x100000000;
     if (msgU32[2] === 0) return this.#fromInline(op, mode, inline, len);
-    const alloc: NativeAlloc = { offset: msgU64[2]!, size: msgU64[3]!, gen: msgU64[4]! };
-    return this.#fromAllocation(op, mode, alloc, len);
+    return this.#fromAllocation(op, mode, len);
+  }
+
+  // One dragon_channel_recv straight into `buf`: the length, or -1 when
+  // nothing came within timeoutUs.
+  #tryRecvInto(op: string, buf: Uint8Array, timeoutUsValue: number): number {
+    const rc = native.channelRecv(this.#ptr, buf, buf.length, lenOut, timeoutUsValue);
+    if (rc === Status.OK) return lenOut[0]! + lenOut[1]! * 0x100000000;
+    if (rc === Status.TIMEOUT) return -1;
+    const len = lenOut[0]! + lenOut[1]! * 0x100000000;
+    if (rc === Status.BUFFER_TOO_SMALL) {
+      throw Errors.native(op, rc, `the message has ${len} bytes, the buffer ${buf.length}`, `Pass a buffer of at least ${len} bytes: the message stays queued`);
+    }
+    throw Errors.native(op, rc);
+  }
+
+  #makeInline(): Buffer {
+    this.#inline = Buffer.allocUnsafeSlow(this.blockSize);
+    this.#inlineU8 = new Uint8Array(this.#inline.buffer, this.#inline.byteOffset, this.blockSize);
+    return this.#inline;
+  }
+
+  // A copy of the first `len` bytes of the inline buffer.
+  #copyInline(len: number): Buffer {
+    const copy = Buffer.allocUnsafe(len);
+    copy.set(len === this.blockSize ? this.#inlineU8! : this.#inlineU8!.subarray(0, len));
+    return copy;
   }
 
   #fromInline(op: string, mode: Mode, inline: Buffer, len: number): unknown {
     switch (mode) {
-      case 'value':
+      case Mode.Value:
         return decode(inline, 0, len, true, op);
-      case 'bytes':
-        return Buffer.from(inline.subarray(0, len));
-      case 'valueView':
-        return new MessageView(Buffer.from(inline.subarray(0, len)), undefined, (b) => decode(b, 0, b.length, false, op));
-      case 'bytesView':
-        return new MessageView(Buffer.from(inline.subarray(0, len)), undefined);
+      case Mode.Bytes:
+        return this.#copyInline(len);
+      case Mode.ValueView:
+        return new MessageView(this.#copyInline(len), undefined, (b) => decode(b, 0, b.length, false, op));
+      case Mode.BytesView:
+        return new MessageView(this.#copyInline(len), undefined);
     }
   }
 
-  // A large message: this process now owns the allocation.
-  #fromAllocation(op: string, mode: Mode, alloc: NativeAlloc, len: number): unknown {
+  // A large message: this process now owns the allocation (its reference
+  // is in msgBuf). Read in place from the pool's view: a view (zero copy),
+  // a copy, or a decoded value.
+  #fromAllocation(op: string, mode: Mode, len: number): unknown {
     const pool = this.#pool;
+    // offset, size and gen are below 2^53: plain numbers, no BigInt
+    const alloc: NativeAlloc = { offset: u64At(2), size: u64At(3), gen: u64At(4) };
     let bytes: Buffer;
     try {
-      bytes = Buffer.from(pool.view(alloc, len, op), 0, len);
+      bytes = pool.bytes(alloc, len, op);
     } catch (err) {
       native.poolFree(pool.ptr, alloc);
       throw err;
     }
-    if (mode === 'valueView') return new MessageView(bytes, { pool, alloc }, (b) => decode(b, 0, b.length, false, op));
-    if (mode === 'bytesView') return new MessageView(bytes, { pool, alloc });
+    if (mode === Mode.ValueView) return new MessageView(bytes, { pool, alloc }, (b) => decode(b, 0, b.length, false, op));
+    if (mode === Mode.BytesView) return new MessageView(bytes, { pool, alloc });
     try {
-      return mode === 'value' ? decode(bytes, 0, len, true, op) : Buffer.from(bytes);
+      if (mode === Mode.Value) return decode(bytes, 0, len, true, op);
+      const copy = Buffer.allocUnsafe(len);
+      copy.set(bytes);
+      return copy;
     } finally {
       check(op, native.poolFree(pool.ptr, alloc));
     }
@@ -361,6 +440,7 @@ export class Channel implements Disposable {
       check(op, how === 'destroyed' ? native.channelDestroy(this.#ptr) : native.channelDetach(this.#ptr));
     } finally {
       this.#inline = undefined;
+      this.#inlineU8 = undefined;
       this.#pool.releaseObject();
     }
   }
@@ -381,6 +461,11 @@ export class Channel implements Disposable {
   #live(op: string): void {
     if (this.#state !== 'open') throw Errors.closed('channel', op, this.#state);
   }
+}
+
+// A uint64 field of msgBuf (8-byte index) as a number.
+function u64At(i: number): number {
+  return msgU32[2 * i]! + msgU32[2 * i + 1]! * 0x100000000;
 }
 
 function checkBytes(bytes: unknown, op: string): asserts bytes is Uint8Array {

@@ -5,12 +5,16 @@
 //   strings (well-formed) as UTF-8, numbers as float64, Buffer/Uint8Array as
 //   raw bytes, plain data (objects/arrays of strings, finite numbers,
 //   booleans, null; no shared or cyclic references) as JSON.
-// Dragon objects (Channel, MemoryPool, Lock...) travel as their descriptor
-// and are attached again on the other side; errors keep name, message,
-// code and other own properties, and the remote stack.
+// Dragon objects (Channel, MemoryPool, Allocation, Lock...) travel as their
+// descriptor and are attached again on the other side, at any depth of the
+// value; errors keep name, message, code and other own properties, and the
+// remote stack, at any depth too (structured.ts).
 // Raw messages (sendBytes) carry no tag at all, so C peers can read them.
-import v8 from 'node:v8';
-import { DragonError, Errors } from './errors.js';
+import { Errors } from './errors.js';
+import { deserializeStructured, reviveError, serializeStructured, type ErrorRecord } from './structured.js';
+import { attacherOf, kindOfProto, registerTransferable, type Transferable } from './transferable.js';
+
+export { registerTransferable, type Transferable };
 
 const TAG = {
   UNDEFINED: 1,
@@ -24,29 +28,24 @@ const TAG = {
   JSON: 9,
   V8: 10,
   OBJECT: 11,
+  /** Only decoded (older senders): errors now travel inside TAG.V8. */
   ERROR: 12,
 } as const;
-
-// ---- Dragon objects: registered by their classes (avoids import cycles) --
-export interface Transferable {
-  serialize(): Uint8Array;
-}
-const kindOf = new Map<object, number>(); // prototype -> kind
-const attachers = new Map<number, (desc: Uint8Array) => unknown>();
-
-export function registerTransferable(kind: number, proto: object, attach: (desc: Uint8Array) => unknown): void {
-  kindOf.set(proto, kind);
-  attachers.set(kind, attach);
-}
+const V8_PREFIX = Uint8Array.of(TAG.V8);
 
 // ---- encoding -------------------------------------------------------------
-/** Where encode() left its output: `buf[0..len)` (buf may be the shared scratch). */
-export const encoded = { buf: Buffer.allocUnsafeSlow(64 * 1024) as Buffer, len: 0 };
+/**
+ * Where encode() left its output: `buf[0..len)` (buf may be the shared
+ * scratch). `objects`: the value holds Dragon objects (the receiver
+ * attaches them, so it needs the binding).
+ */
+export const encoded = { buf: Buffer.allocUnsafeSlow(64 * 1024) as Buffer, len: 0, objects: false };
 const scratch = encoded.buf;
 
 // Encodes into `encoded` (the shared scratch when it fits: send it or copy
 // it before the next encode).
 export function encode(value: unknown, op: string): void {
+  encoded.objects = false;
   switch (typeof value) {
     case 'string':
       return encodeString(value, op);
@@ -68,20 +67,33 @@ export function encode(value: unknown, op: string): void {
       const proto = Object.getPrototypeOf(value);
       if (proto === Buffer.prototype) return encodeBytes(TAG.BUFFER, value as Buffer);
       if (proto === Uint8Array.prototype) return encodeBytes(TAG.UINT8ARRAY, value as Uint8Array);
-      if (proto === Object.prototype || proto === Array.prototype) {
-        if (isPlainData(value)) return encodeJson(value);
-        return encodeV8(TAG.V8, value, op);
-      }
-      const kind = kindOf.get(proto);
+      if ((proto === Object.prototype || proto === Array.prototype) && isPlainData(value)) return encodeJson(value);
+      const kind = kindOfProto(proto);
       if (kind !== undefined) return encodeObject(kind, value as Transferable);
-      if (value instanceof Error) return encodeError(value, op);
-      return encodeV8(TAG.V8, value, op);
+      return encodeV8(value, op);
     }
     case 'bigint':
-      return encodeV8(TAG.V8, value, op);
+      return encodeV8(value, op);
     default:
       throw Errors.invalidArgument(op, `a ${typeof value} cannot be sent (functions and symbols cannot be serialized)`);
   }
+}
+
+/**
+ * Encodes a value into bytes of its own (not the shared scratch), for
+ * values kept or sent later, e.g. a Process's arguments. `hasObjects`: it
+ * holds Dragon objects, which decodeValue() attaches.
+ */
+export function encodeValue(value: unknown, op = 'encode'): { bytes: Uint8Array; hasObjects: boolean } {
+  encode(value, op);
+  const bytes = encoded.buf === scratch ? Uint8Array.prototype.slice.call(scratch, 0, encoded.len) : encoded.buf.subarray(0, encoded.len);
+  return { bytes, hasObjects: encoded.objects };
+}
+
+/** The value encodeValue() (or a channel send) encoded; Dragon objects in it arrive attached. */
+export function decodeValue<T = unknown>(bytes: Uint8Array, op = 'decode'): T {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return decode(buf, 0, buf.length, true, op) as T;
 }
 
 function setOut(buf: Buffer, len: number): void {
@@ -95,7 +107,7 @@ interface MaybeWellFormed {
 
 function encodeString(s: string, op: string): void {
   // Lone surrogates do not survive UTF-8: v8 keeps them, as structured clone does.
-  if ((s as MaybeWellFormed).isWellFormed?.() === false) return encodeV8(TAG.V8, s, op);
+  if ((s as MaybeWellFormed).isWellFormed?.() === false) return encodeV8(s, op);
   let buf = scratch;
   if (s.length * 3 + 1 > buf.length) {
     const n = Buffer.byteLength(s, 'utf8');
@@ -121,22 +133,12 @@ function encodeJson(value: unknown): void {
   setOut(buf, buf.write(s, 1, 'utf8') + 1);
 }
 
-function encodeV8(tag: number, value: unknown, op: string): void {
-  const ser = new v8.DefaultSerializer();
-  ser.writeRawBytes(Uint8Array.of(tag));
-  ser.writeHeader();
-  try {
-    ser.writeValue(value);
-  } catch (err) {
-    throw new DragonError(`${op}: the value cannot be serialized (${(err as Error).message})`, {
-      code: 'DRAGON_ERR_INVALID_ARGUMENT',
-      errno: 1,
-      hint: 'Send plain data, typed arrays, Maps, Sets, Dates, BigInts or Dragon objects; functions and class behaviour do not travel',
-      cause: err,
-    });
-  }
-  const out = ser.releaseBuffer();
-  setOut(out, out.length);
+// Everything else, errors included (they keep code, own properties and
+// stack at any depth): v8's serializer, Dragon objects attached at any depth.
+function encodeV8(value: unknown, op: string): void {
+  const { buf, objects } = serializeStructured(V8_PREFIX, value, op);
+  setOut(buf, buf.length);
+  encoded.objects = objects;
 }
 
 function encodeObject(kind: number, obj: Transferable): void {
@@ -145,18 +147,7 @@ function encodeObject(kind: number, obj: Transferable): void {
   scratch[1] = kind;
   scratch.set(desc, 2);
   setOut(scratch, desc.length + 2);
-}
-
-function encodeError(err: Error, op: string): void {
-  const props: Record<string, unknown> = {};
-  for (const k of Object.keys(err)) props[k] = (err as unknown as Record<string, unknown>)[k];
-  const record = { name: err.name, message: err.message, stack: err.stack, props, cause: err.cause };
-  try {
-    encodeV8(TAG.ERROR, record, op);
-  } catch {
-    // an own property or the cause does not serialize: keep the essentials
-    encodeV8(TAG.ERROR, { name: err.name, message: err.message, stack: err.stack, props: {} }, op);
-  }
+  encoded.objects = true;
 }
 
 // True when JSON gives exactly what structured clone would: plain objects
@@ -231,12 +222,18 @@ export function decode(buf: Buffer, start: number, end: number, copy: boolean, o
     case TAG.V8:
       return deserialize(buf, start + 1, end, copy, op);
     case TAG.OBJECT: {
-      const attach = attachers.get(buf[start + 1]!);
+      const attach = attacherOf(buf[start + 1]!);
       if (!attach) throw Errors.badMessage(op, `unknown Dragon object kind ${buf[start + 1]}`);
       return attach(new Uint8Array(buf.subarray(start + 2, end)));
     }
-    case TAG.ERROR:
-      return reviveError(deserialize(buf, start + 1, end, true, op) as ErrorRecord);
+    case TAG.ERROR: {
+      const record = deserialize(buf, start + 1, end, true, op) as ErrorRecord;
+      try {
+        return reviveError(record);
+      } catch (err) {
+        throw Errors.badMessage(op, (err as Error).message);
+      }
+    }
     default:
       throw Errors.badMessage(op, `unknown tag ${tag}`);
   }
@@ -246,41 +243,5 @@ function deserialize(buf: Buffer, start: number, end: number, copy: boolean, op:
   // v8's deserializer returns typed arrays that alias its input when
   // aligned: give it a private copy unless aliasing is the point.
   const src = copy ? Buffer.from(buf.subarray(start, end)) : buf.subarray(start, end);
-  try {
-    return v8.deserialize(src);
-  } catch (err) {
-    throw Errors.badMessage(op, (err as Error).message);
-  }
-}
-
-interface ErrorRecord {
-  name: string;
-  message: string;
-  stack?: string;
-  props: Record<string, unknown>;
-  cause?: unknown;
-}
-
-const errorClasses: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
-
-function reviveError(r: ErrorRecord): Error {
-  const proto =
-    r.name === 'DragonError' || r.name === 'AbortError' && r.props.code === 'ABORT_ERR'
-      ? DragonError.prototype
-      : (errorClasses[r.name] ?? Error).prototype;
-  const err = Object.create(proto) as Error;
-  Object.defineProperty(err, 'message', { value: r.message, writable: true, configurable: true });
-  if (r.stack !== undefined) Object.defineProperty(err, 'stack', { value: r.stack, writable: true, configurable: true });
-  if (r.cause !== undefined) Object.defineProperty(err, 'cause', { value: r.cause, writable: true, configurable: true });
-  Object.assign(err, r.props);
-  if (err.name !== r.name) Object.defineProperty(err, 'name', { value: r.name, writable: true, configurable: true });
-  return err;
+  return deserializeStructured(src, op);
 }

@@ -7,7 +7,20 @@ export type JsErrorCode =
   | 'DRAGON_ERR_RELEASED'
   | 'DRAGON_ERR_BAD_MESSAGE'
   | 'DRAGON_ERR_LIBRARY'
-  | 'DRAGON_ERR_BAD_ENV';
+  | 'DRAGON_ERR_BAD_ENV'
+  | 'DRAGON_ERR_BAD_CONFIG'
+  | 'DRAGON_ERR_USAGE'
+  // the run-time (launcher, services, Process)
+  | 'DRAGON_ERR_NOT_IN_RUNTIME'
+  | 'DRAGON_ERR_SERVICES'
+  | 'DRAGON_ERR_PROCESS_STATE'
+  | 'DRAGON_ERR_MODULE_NOT_FOUND'
+  | 'DRAGON_ERR_EXPORT_NOT_FOUND'
+  | 'DRAGON_ERR_SCRIPT'
+  | 'DRAGON_ERR_POOL_SIZE'
+  | 'DRAGON_ERR_STARTUP'
+  | 'DRAGON_ERR_BACKEND_LOST'
+  | 'DRAGON_ERR_RUNTIME_DIR';
 
 export interface DragonErrorOptions {
   /** Symbolic code: a libdragon name ("DRAGON_ERR_TIMEOUT") or a JsErrorCode. */
@@ -154,10 +167,118 @@ export const Errors = {
     });
   },
 
+  // v8's serializer refused the value (a function, a symbol, a WeakMap...).
+  notSerializable(op: string, cause: unknown): DragonError {
+    return new DragonError(`${op}: the value cannot be serialized (${(cause as Error)?.message ?? String(cause)})`, {
+      code: statusName(Status.INVALID_ARGUMENT),
+      errno: Status.INVALID_ARGUMENT,
+      hint: 'Send plain data, typed arrays, Maps, Sets, Dates, BigInts or Dragon objects; functions and class behaviour do not travel',
+      cause,
+    });
+  },
+
+  // A JS view (Buffer) cannot be longer than buffer.constants.MAX_LENGTH.
+  viewTooLarge(op: string, bytes: number, max: number): DragonError {
+    return new DragonError(`${op}: ${bytes} bytes cannot be viewed as one Buffer (at most ${max} in this Node.js)`, {
+      code: statusName(Status.TOO_LARGE),
+      errno: Status.TOO_LARGE,
+      hint: 'Use smaller allocations or messages',
+    });
+  },
+
   badEnv(name: string, value: string, expected: string): DragonError {
     return new DragonError(`${name}=${JSON.stringify(value)} is not ${expected}`, {
       code: 'DRAGON_ERR_BAD_ENV',
       hint: `Fix or unset ${name}`,
+    });
+  },
+
+  // A launcher setting (a flag or a DRAGON_* variable) has a value the schema
+  // refuses: `expected` says what a valid one looks like.
+  badConfig(setting: string, value: string | undefined, expected: string, hint?: string): DragonError {
+    const what = value === undefined ? setting : `${setting}=${JSON.stringify(value)}`;
+    return new DragonError(`${what}: ${expected}`, { code: 'DRAGON_ERR_BAD_CONFIG', hint });
+  },
+
+  // The command line itself is wrong (unknown flag, no SCRIPT...).
+  usage(message: string, hint: string): DragonError {
+    return new DragonError(message, { code: 'DRAGON_ERR_USAGE', hint });
+  },
+
+  // ---- the run-time: launcher, services, Process ----------------------------
+
+  // A Process API used by a script that `dragon` did not start.
+  notInRuntime(op: string): DragonError {
+    return new DragonError(`${op}: this process is not part of a Dragon run-time`, {
+      code: 'DRAGON_ERR_NOT_IN_RUNTIME',
+      hint: 'Run the script with `dragon script.mjs` (processes are started by the run-time\'s services)',
+    });
+  },
+
+  // The request could not reach Global Services (the run-time is shutting down or gone).
+  servicesGone(op: string, cause: unknown): DragonError {
+    return new DragonError(`${op}: Global Services cannot be reached (${(cause as Error)?.message ?? String(cause)})`, {
+      code: 'DRAGON_ERR_SERVICES',
+      hint: 'The run-time is shutting down; start no new work',
+      cause,
+    });
+  },
+
+  // Global Services refused or failed a request; its code is kept.
+  fromServices(op: string, message: string, code: string): DragonError {
+    return new DragonError(`${op}: ${message}`, { code });
+  },
+
+  processState(op: string, why: string): DragonError {
+    return new DragonError(`${op}: not possible because ${why}`, {
+      code: 'DRAGON_ERR_PROCESS_STATE',
+      hint: 'Create a new Process to run the target again; start() before join(), terminate() or kill()',
+    });
+  },
+
+  moduleNotFound(op: string, module: string): DragonError {
+    return new DragonError(`${op}: module ${module} not found`, {
+      code: 'DRAGON_ERR_MODULE_NOT_FOUND',
+      hint: 'Pass an absolute path, a path relative to the working directory, or a URL such as new URL(\'./worker.mjs\', import.meta.url)',
+    });
+  },
+
+  exportNotFound(module: string, fn: string, exports: string[]): DragonError {
+    const has = exports.length ? `it exports ${exports.slice(0, 8).join(', ')}${exports.length > 8 ? ', ...' : ''}` : 'it exports nothing';
+    return new DragonError(`${module} has no function export '${fn}' (${has})`, {
+      code: 'DRAGON_ERR_EXPORT_NOT_FOUND',
+      hint: 'Check the fn passed to Process and that the module exports it',
+    });
+  },
+
+  script(path: string, why: string, hint: string): DragonError {
+    return new DragonError(`script ${path} ${why}`, { code: 'DRAGON_ERR_SCRIPT', hint });
+  },
+
+  poolSize(message: string, hint: string): DragonError {
+    return new DragonError(message, { code: 'DRAGON_ERR_POOL_SIZE', hint });
+  },
+
+  // The run-time did not come up (the backend failed, or did not check in in time).
+  startup(message: string, hint: string, cause?: unknown): DragonError {
+    return new DragonError(message, { code: 'DRAGON_ERR_STARTUP', hint, cause });
+  },
+
+  backendLost(message: string, hint: string): DragonError {
+    return new DragonError(message, { code: 'DRAGON_ERR_BACKEND_LOST', hint });
+  },
+
+  unsafeDirectory(path: string): DragonError {
+    return new DragonError(`${path} is not a private directory of this user`, {
+      code: 'DRAGON_ERR_RUNTIME_DIR',
+      hint: `Remove it (it must be a directory owned by you with mode 0700) and run again`,
+    });
+  },
+
+  runtimeLocked(path: string): DragonError {
+    return new DragonError(`the run-time directory ${path} is in use by another run-time`, {
+      code: 'DRAGON_ERR_RUNTIME_DIR',
+      hint: 'Run again (a new run-time id is chosen every time)',
     });
   },
 

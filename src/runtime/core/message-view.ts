@@ -7,7 +7,11 @@
 // Uint8Array kept past release() would read reused memory: `bytes` and
 // `value` throw after release, and the caller must not keep them.
 // A FinalizationRegistry frees views that were dropped unreleased; it is a
-// safety net, not the way to manage them.
+// safety net, not the way to manage them. Every view of a pool shares one
+// ArrayBuffer (pool-handle.ts), so the net watches the objects this view
+// hands out (`bytes`, and `value` once decoded) and frees the message when
+// all of them are unreachable; arrays the caller derived from them
+// (subarray, a typed array inside `value`) do not hold it.
 import { Errors, check } from './errors.js';
 import { native, type NativeAlloc } from './native.js';
 import type { PoolHandle } from './pool-handle.js';
@@ -16,10 +20,13 @@ interface Lease {
   pool: PoolHandle;
   alloc: NativeAlloc;
   done: boolean;
+  /** Objects handed out that the safety net waits for. */
+  watched: number;
 }
 
 let warned = false;
 const registry = new FinalizationRegistry<Lease>((lease) => {
+  if (--lease.watched > 0) return;
   if (!warned) {
     warned = true;
     process.emitWarning(
@@ -55,8 +62,8 @@ export class MessageView<T = unknown> implements Disposable {
     if (lease) {
       // the pool keeps its mapping until the lease ends
       lease.pool.retain();
-      this.#lease = { ...lease, done: false };
-      registry.register(bytes.buffer, this.#lease, this.#lease);
+      this.#lease = { pool: lease.pool, alloc: lease.alloc, done: false, watched: 1 };
+      registry.register(bytes, this.#lease, this.#lease);
     }
   }
 
@@ -80,8 +87,14 @@ export class MessageView<T = unknown> implements Disposable {
     if (!this.#bytes) throw Errors.released('MessageView.value');
     if (!this.#decoded) {
       if (!this.#decode) throw Errors.invalidArgument('MessageView.value', 'a recvBytes() view has no value: use .bytes');
-      this.#value = this.#decode(this.#bytes);
+      const value = this.#decode(this.#bytes);
+      this.#value = value;
       this.#decoded = true;
+      const lease = this.#lease;
+      if (lease && typeof value === 'object' && value !== null && (value as unknown) !== this.#bytes) {
+        lease.watched++;
+        registry.register(value, lease, lease);
+      }
     }
     return this.#value as T;
   }

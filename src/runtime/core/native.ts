@@ -3,6 +3,7 @@
 // x86-64/arm64 user addresses fit in 2^53 and numbers are cheaper to pass
 // than koffi's BigInt pointers. Out-parameters are typed arrays the caller
 // keeps and reuses, so hot calls allocate nothing.
+import { constants as bufferConstants } from 'node:buffer';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,7 @@ export const native = {
   poolStats: bind('int dragon_pool_stats(uintptr_t pool, void *out)'),
   poolName: bind('int dragon_pool_name(uintptr_t pool, void *buf, size_t cap)'),
   poolIds: bind('int dragon_pool_ids(uintptr_t pool, void *rtid, void *pool_id)'),
+  poolMapping: bind('int dragon_pool_mapping(uintptr_t pool, void *base, void *len)'),
   poolAlloc: bind('int dragon_pool_alloc(uintptr_t pool, uint64_t size, int64_t timeout_us, void *out)'),
   poolFree: bind('int dragon_pool_free(uintptr_t pool, dragon_alloc_t alloc)'),
   allocPtr: bind('int dragon_alloc_ptr(uintptr_t pool, dragon_alloc_t alloc, void *ptr)'),
@@ -165,7 +167,13 @@ export interface NativeAlloc {
 
 export const DESC_BYTES = 96;
 
-/** Bytes of memory at a raw address, without copying (see MessageView). */
+/**
+ * The longest memory view we make: koffi.view() aborts the process above
+ * 4 GiB, and a Buffer cannot be longer than buffer.constants.MAX_LENGTH.
+ */
+export const MAX_VIEW_BYTES = Math.min(2 ** 32, bufferConstants.MAX_LENGTH);
+
+/** Bytes of memory at a raw address, without copying (see PoolHandle.bytes). */
 export function viewMemory(address: number, length: number): ArrayBuffer {
   return koffi.view(BigInt(address), length);
 }

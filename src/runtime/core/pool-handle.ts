@@ -4,9 +4,16 @@
 // (run-time id, pool id). The mapping goes away only when the last user lets
 // go: unmapping under a live view or channel handle would be a
 // use-after-free in C.
+// Views on pool memory (zero-copy messages, Allocation.bytes) are Buffers
+// on ONE external ArrayBuffer over the whole mapping, made on first use:
+// an ArrayBuffer per message is external memory that V8 accounts for, and
+// made full garbage collections run every few large messages (hundreds of
+// microseconds to milliseconds each). Mappings above 4 GiB (the longest
+// view koffi makes) are covered by overlapping 4 GiB windows every 2 GiB,
+// so any view of up to 2 GiB fits one window.
 import { Errors, check } from './errors.js';
 import { newPoolId, processId, runtimeId } from './identity.js';
-import { DESC_BYTES, native, out, outHandle, type Handle, type NativeAlloc, viewMemory } from './native.js';
+import { DESC_BYTES, MAX_VIEW_BYTES, native, out, outHandle, type Handle, type NativeAlloc, viewMemory } from './native.js';
 import { Status } from './status.js';
 import { inspectDescriptor } from './descriptor.js';
 
@@ -20,6 +27,8 @@ export function onPoolClose(fn: (pool: PoolHandle) => void): void {
 const cache = new Map<string, PoolHandle>();
 const key = (rtid: bigint, poolId: bigint) => `${rtid.toString(16)}:${poolId.toString(16)}`;
 const ptrOut = new BigUint64Array(1);
+const lenOut = new BigUint64Array(1);
+const WINDOW_STEP = MAX_VIEW_BYTES / 2;
 
 export class PoolHandle {
   /** Channels and sync objects using the pool: they forbid destroy. */
@@ -30,6 +39,11 @@ export class PoolHandle {
   private closed = false;
   /** Set by the waiter while it holds a doorbell slot in this pool. */
   watched = false;
+  /** Address and length of the mapping (base -1: not read yet). */
+  private mapBase = -1;
+  private mapLength = 0;
+  /** The views over the mapping: one, or a window per WINDOW_STEP above 4 GiB. */
+  private windows: Array<ArrayBuffer | undefined> = [];
   readonly descriptor: Uint8Array;
 
   private constructor(
@@ -120,9 +134,32 @@ export class PoolHandle {
   }
 
   /** Bytes of an allocation of this pool, in place (no copy). */
-  view(alloc: NativeAlloc, length: number, op: string): ArrayBuffer {
+  bytes(alloc: NativeAlloc, length: number, op: string): Buffer {
     check(op, native.allocPtr(this.ptr, alloc, ptrOut));
-    return viewMemory(Number(ptrOut[0]), length);
+    return this.bytesAt(Number(ptrOut[0]), length, op);
+  }
+
+  /** `length` bytes at `address` inside this pool's mapping, as a Buffer on the pool's view. */
+  bytesAt(address: number, length: number, op: string): Buffer {
+    if (length > MAX_VIEW_BYTES) throw Errors.viewTooLarge(op, length, MAX_VIEW_BYTES);
+    if (this.mapBase < 0) {
+      check(op, native.poolMapping(this.ptr, ptrOut, lenOut));
+      this.mapBase = Number(ptrOut[0]);
+      this.mapLength = Number(lenOut[0]);
+    }
+    const offset = address - this.mapBase;
+    if (offset < 0 || offset + length > this.mapLength) {
+      throw Errors.native(op, Status.INTERNAL, `${length} bytes at offset ${offset} lie outside the pool mapping (${this.mapLength} bytes)`);
+    }
+    let w = 0;
+    if (this.mapLength > MAX_VIEW_BYTES) {
+      // a view longer than a window's guaranteed reach gets its own
+      if (length > WINDOW_STEP) return Buffer.from(viewMemory(address, length), 0, length);
+      w = Math.floor(offset / WINDOW_STEP);
+    }
+    const start = w * WINDOW_STEP;
+    const ab = (this.windows[w] ??= viewMemory(this.mapBase + start, Math.min(MAX_VIEW_BYTES, this.mapLength - start)));
+    return Buffer.from(ab, offset - start, length);
   }
 
   private uncache(): void {
@@ -132,6 +169,9 @@ export class PoolHandle {
 
   private close(): void {
     this.closed = true;
+    // views made before stay valid only while the pool is mapped: their
+    // users (MessageView, Allocation) hold a reference until released
+    this.windows = [];
     this.uncache();
     if (this.watched) forgetInWaiter?.(this);
     const destroy = this.destroyRequested;

@@ -1,0 +1,123 @@
+// The frames between the frontend (`dragon`) and the backend of each node,
+// over TCP: 4-byte big-endian length, then one JSON object validated by
+// these schemas. Every frame carries the protocol version `v`.
+// Byte payloads (process output, stdin) travel as base64 strings.
+import { z } from 'zod';
+
+const v = z.literal(1);
+const puid = z.number().int().positive();
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+const signalName = z.string().regex(/^SIG[A-Z0-9]+$/, 'a signal name like SIGTERM');
+
+// ---- backend -> frontend ----------------------------------------------------
+
+/** First frame of every backend connection; without the job's token it is refused. */
+export const Hello = z.object({
+  v,
+  type: z.literal('hello'),
+  token: z.string().min(32),
+  host: z.string().min(1),
+  nodeIndex: z.number().int().min(0),
+  pid: z.number().int().positive(),
+});
+
+/** The node is up: its default pool exists and Global Services (node 0) takes requests. */
+export const Ready = z.object({
+  v,
+  type: z.literal('ready'),
+  pool: z.string(),
+  poolBytes: z.number().int().positive(),
+  logFile: z.string(),
+});
+
+/** The backend could not start (it cleans up after itself, then exits). */
+export const Failed = z.object({
+  v,
+  type: z.literal('failed'),
+  message: z.string(),
+  code: z.string(),
+});
+
+/** The head process is running. */
+export const HeadStarted = z.object({ v, type: z.literal('head-started'), puid, pid: z.number().int().positive() });
+
+/** Complete lines (or the last bytes before EOF) a process wrote to fd 1 or 2. */
+export const Output = z.object({
+  v,
+  type: z.literal('output'),
+  host: z.string(),
+  puid,
+  fd: z.union([z.literal(1), z.literal(2)]),
+  data: base64,
+});
+
+/** The head process exited; teardown follows. exitCode is the shell's view (signal n -> 128+n). */
+export const HeadExited = z.object({
+  v,
+  type: z.literal('head-exited'),
+  puid,
+  exitCode: z.number().int().min(0).max(255),
+  signal: signalName.nullable(),
+});
+
+/** Teardown of this node finished: nothing of the run-time is left on it. */
+export const Done = z.object({
+  v,
+  type: z.literal('done'),
+  /** Processes still alive at teardown, and how many needed SIGKILL. */
+  terminated: z.number().int().min(0),
+  killed: z.number().int().min(0),
+  segmentsRemoved: z.number().int().min(0),
+  /** Where the services' log was kept (empty logs are not kept). */
+  logFile: z.string().nullable(),
+});
+
+export const BackendFrame = z.discriminatedUnion('type', [Hello, Ready, Failed, HeadStarted, Output, HeadExited, Done]);
+export type BackendFrame = z.infer<typeof BackendFrame>;
+
+// ---- frontend -> backend ----------------------------------------------------
+
+/** Run SCRIPT as the head process (node 0 only). */
+export const RunHead = z.object({
+  v,
+  type: z.literal('run-head'),
+  /** Absolute path of the script, checked by the frontend. */
+  script: z.string().min(1),
+  args: z.array(z.string()),
+  cwd: z.string().min(1),
+});
+
+export const Stdin = z.object({ v, type: z.literal('stdin'), data: base64 });
+export const StdinEnd = z.object({ v, type: z.literal('stdin-end') });
+
+/** Tear everything down: signal goes to the head first; hasten = SIGKILL now. */
+export const Teardown = z.object({
+  v,
+  type: z.literal('teardown'),
+  signal: signalName,
+  hasten: z.boolean(),
+});
+
+export const FrontendFrame = z.discriminatedUnion('type', [RunHead, Stdin, StdinEnd, Teardown]);
+export type FrontendFrame = z.infer<typeof FrontendFrame>;
+
+// ---- how the frontend starts a backend ----------------------------------------
+
+/** The backend's settings, JSON in its DRAGON_BACKEND variable (the token travels apart, in DRAGON_TOKEN). */
+export const BackendSettings = z.object({
+  v,
+  /** Run-time id, hex (also in DRAGON_RT_UID). */
+  rtid: z.string().regex(/^[0-9a-f]{1,16}$/),
+  /** host:port of the frontend's control listener. */
+  frontend: z.string().regex(/^[^:]+:\d+$/),
+  nodeIndex: z.number().int().min(0),
+  poolBytes: z.number().int().positive(),
+  logLevel: z.enum(['error', 'warn', 'info', 'debug']),
+  /** Milliseconds between SIGTERM and SIGKILL at teardown. */
+  gracePeriod: z.number().int().min(0),
+  /** The user's NODE_OPTIONS: kept from the backend's own node, given back to user processes. */
+  nodeOptions: z.string().nullable(),
+  /** Idle warm interpreters to keep once processes are being started (0: none). */
+  warmProcesses: z.number().int().min(0).max(64),
+});
+export type BackendSettings = z.infer<typeof BackendSettings>;

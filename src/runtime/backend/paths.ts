@@ -1,0 +1,60 @@
+// Where the backend finds what it starts: the exec shim, the process entry
+// and, for TypeScript, the tsx loader. Found from this file's location, so
+// the same code works from dist/ and from the test build in .build/.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Errors } from '../core/errors.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export const procEntry = join(here, '..', 'proc', 'main.js');
+
+// The nearest directory above this file whose package.json is dragonhpc's.
+function packageRoot(): string {
+  let dir = here;
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'dragonhpc') return dir;
+      } catch {
+        // not ours: keep walking up
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw Errors.library('cannot find the dragonhpc package root', 'Reinstall dragonhpc');
+    dir = up;
+  }
+}
+
+export function execShim(): string {
+  const path = join(packageRoot(), 'native', 'exec-shim', 'build', 'dragon-exec');
+  if (!existsSync(path)) {
+    throw Errors.library(
+      `the exec shim is not built (${path} is missing)`,
+      'Run `npm install` in the dragonhpc package (or `make -C native/exec-shim`)',
+    );
+  }
+  return path;
+}
+
+export const TS_EXTENSIONS = ['.ts', '.mts', '.cts'];
+
+export function needsTypeScript(file: string): boolean {
+  return TS_EXTENSIONS.some((ext) => file.endsWith(ext));
+}
+
+let tsxUrl: string | undefined;
+// `--import <tsx>` makes node run .ts files without a build step. Resolved
+// here, from dragonhpc's own dependencies, not from the user's directory.
+export function tsxImport(): string {
+  if (tsxUrl === undefined) {
+    try {
+      tsxUrl = import.meta.resolve('tsx');
+    } catch (err) {
+      throw Errors.library('cannot run a TypeScript file: the tsx loader is not installed', 'Run `npm install` in the dragonhpc package, or compile the script to .js', err);
+    }
+  }
+  return tsxUrl;
+}

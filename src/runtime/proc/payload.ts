@@ -1,0 +1,34 @@
+// What Local Services hands a module process through its fd 3 (a socket
+// pair): [u32 big-endian header length][JSON header][encoded arguments].
+// The same fd carries back the error the target threw (codec-encoded), so
+// neither side needs a channel or the native binding for it.
+export const PAYLOAD_FD = 3;
+
+export interface TargetHeader {
+  v: 1;
+  puid: number;
+  /** Absolute file: URL. */
+  module: string;
+  fn?: string;
+  /** Load the whole binding before decoding the arguments (they hold Dragon objects). */
+  hasObjects: boolean;
+  /** The complete environment: a warm process was started before it was known. */
+  env: Record<string, string>;
+  cwd: string;
+  name?: string;
+}
+
+export function encodePayload(header: TargetHeader, args: Uint8Array): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const out = Buffer.allocUnsafe(4 + json.length + args.length);
+  out.writeUInt32BE(json.length, 0);
+  json.copy(out, 4);
+  out.set(args, 4 + json.length);
+  return out;
+}
+
+export function decodePayload(buf: Buffer): { header: TargetHeader; args: Buffer } {
+  const n = buf.readUInt32BE(0);
+  const header = JSON.parse(buf.toString('utf8', 4, 4 + n)) as TargetHeader;
+  return { header, args: buf.subarray(4 + n) };
+}
