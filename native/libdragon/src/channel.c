@@ -1,8 +1,10 @@
 /* Channels: bounded MPMC FIFO queues of messages in a pool allocation.
  *
- * Layout (shm_layout.h): a dg__channel_t header, then `capacity` slots of
- * slot_stride bytes (a 64-byte dg__slot_t, then block_size inline bytes).
- * Positions head/tail only grow; position p lives in slot p % capacity.
+ * Layout (shm_layout.h): a dg__channel_t header DG_CHANNEL_SKEW bytes into
+ * the allocation (so its 128-byte alignment is real), then `capacity` slots
+ * of slot_stride bytes (a 64-byte dg__slot_t, then block_size inline bytes,
+ * rounded up to 128). Positions head/tail only grow; position p lives in
+ * slot p % capacity.
  *
  * Two-lock queue. Senders serialise on send_lock and own `tail`; receivers
  * serialise on recv_lock and own `head`. Each lock is held for one slot copy
@@ -28,7 +30,7 @@
  *                pos = t (published)           [chan.send.published]
  *                tail = t + 1                  [chan.send.tail_moved]
  *                unlock, signal readable
- *   send, small: lock, copy into the slot      [chan.send.copied]
+ *   send, small: lock, payload then len/flags  [chan.send.copied]
  *                pos = t, tail = t + 1, unlock (same points as above)
  *   recv:        lock recv_lock                [chan.recv.locked]
  *                small: copy out               [chan.recv.copied]
@@ -63,13 +65,24 @@
  *   recv.published, recv.large_taken: the message was taken and is lost
  *     with its receiver; reclaim frees the block (PROC(dead)).
  * So no message is ever delivered twice, a message is lost only when its
- * receiver died after taking it, and no block leaks.
+ * receiver died after taking it, and no block leaks. A process killed while
+ * asleep in a call leaves a registration in the event (dropped by reclaim
+ * by its puid) and nothing else.
  *
  * Destroy takes both locks, sets `destroyed`, frees the queued blocks,
  * wakes everybody (they fail with DRAGON_ERR_DESTROYED), waits (bounded)
  * for every call in progress to leave (send_active/recv_active), then frees
  * the channel's block. A handle of a channel destroyed elsewhere is caught
- * by the block generation check every call starts with. */
+ * by the block generation check every call starts with. A destroyer killed
+ * half-way ([chan.destroy.marked], [chan.destroy.unlocked]) is finished by
+ * reclaim (the channel records its puid).
+ *
+ * The active counts: every call is counted in its side's count from entry
+ * to exit, and so are destroy and reclaim while they hold the locks. A dead
+ * lock holder therefore left exactly one count (taken back by the repair),
+ * and a dead sleeper one per registration (taken back by reclaim); only a
+ * process killed while spinning or between locks leaves a count behind,
+ * which costs the eventual destroy its bounded wait (DG_DESTROY_DRAIN_US). */
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>

@@ -52,7 +52,12 @@
 #define DG_SPIN_MIN_NS 2000u
 #define DG_SPIN_INIT_NS 16000u
 #define DG_SPIN_MAX_NS 256000u
-#define DG_SPIN_YIELD_NS 20000u /* sched_yield this often while spinning */
+/* While spinning, sched_yield this often. If the yield took long, another
+ * task (maybe the very peer we wait for) needed our core: spinning is
+ * stealing it, so stop and sleep, and count the spin as a failure even when
+ * the peer's answer was there when we came back. */
+#define DG_SPIN_YIELD_NS 4000u
+#define DG_YIELD_BUSY_NS 2000u
 
 /* A waiter thread waits on one futex per watched pool plus its control
  * word, and futex_waitv takes at most FUTEX_WAITV_MAX of them. */
@@ -233,15 +238,17 @@ static void budget_set(uint32_t *spin_budget, uint64_t b)
     __atomic_store_n(spin_budget, (uint32_t)b, __ATOMIC_RELAXED);
 }
 
-/* Spins on try_op for at most `budget` ns, yielding now and then so a peer
- * that shares our core gets to run. */
+/* Spins on try_op for at most `budget` ns, yielding now and then (see
+ * DG_SPIN_YIELD_NS); *contended is set when a yield showed that our core is
+ * wanted by another task. */
 static dragonError_t spin_phase(dg__try_fn try_op, void *ctx, uint64_t deadline_us,
-                                uint64_t start, uint32_t budget)
+                                uint64_t start, uint32_t budget, int *contended)
 {
     uint64_t end = start + budget, last_yield = start;
     if (deadline_us != UINT64_MAX && deadline_us <= UINT64_MAX / 1000 && end > deadline_us * 1000)
         end = deadline_us * 1000;
     dragonError_t r = DRAGON_ERR_TIMEOUT;
+    *contended = 0;
     for (unsigned i = 1;; i++) {
         cpu_relax();
         r = try_op(ctx);
@@ -253,7 +260,11 @@ static dragonError_t spin_phase(dg__try_fn try_op, void *ctx, uint64_t deadline_
                 break;
             if (now - last_yield >= DG_SPIN_YIELD_NS) {
                 sched_yield();
-                last_yield = now;
+                last_yield = now_ns();
+                if (last_yield - now >= DG_YIELD_BUSY_NS) {
+                    *contended = 1;
+                    break;
+                }
             }
         }
     }
@@ -270,9 +281,10 @@ dragonError_t dg__event_wait(dg__event_t *ev, uint64_t puid, uint32_t flags, dg_
         return r;
     uint32_t budget = budget_get(spin_budget);
     uint64_t start = now_ns();
-    r = spin_phase(try_op, ctx, deadline_us, start, budget);
+    int contended = 0;
+    r = spin_phase(try_op, ctx, deadline_us, start, budget, &contended);
     if (r != DRAGON_ERR_TIMEOUT) {
-        budget_set(spin_budget, (uint64_t)budget * 2);
+        budget_set(spin_budget, contended ? budget / 2 : (uint64_t)budget * 2);
         return r;
     }
 
@@ -310,7 +322,7 @@ dragonError_t dg__event_wait(dg__event_t *ev, uint64_t puid, uint32_t flags, dg_
             event_wake(ev, 1);
     }
     uint64_t waited = now_ns() - start;
-    if (r != DRAGON_ERR_TIMEOUT && waited <= DG_SPIN_MAX_NS)
+    if (r != DRAGON_ERR_TIMEOUT && !contended && waited <= DG_SPIN_MAX_NS)
         budget_set(spin_budget, waited + waited / 4); /* spin through it next time */
     else
         budget_set(spin_budget, budget / 2);
