@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const lib = `${root}native/libdragon`;
 const cBin = (name) => `${lib}/build/bench/${name}`;
-const tsBin = (name) => `${root}bench/ts/${name}.mjs`;
+const tsBin = (name) => `${root}bench/${name}.mjs`;
 
 // One program per question, in the order of bench/README.md.
 const BENCHES = [
@@ -22,6 +22,8 @@ const BENCHES = [
   { name: 'ts/channel_rtt', kind: 'ts', question: '4. TypeScript Channel round trip vs Node IPC' },
   { name: 'ts/channel_throughput', kind: 'ts', question: '5. TypeScript one-way throughput' },
   { name: 'ts/cli_startup', kind: 'ts', question: '6. dragon CLI start-up over node' },
+  { name: 'runtime/startup', kind: 'ts', question: '7. run-time start-up + teardown over node' },
+  { name: 'runtime/process-start', kind: 'ts', question: '8. Process start+join vs child_process.fork' },
 ];
 
 const args = process.argv.slice(2);
@@ -65,7 +67,7 @@ if (chosen.some((b) => b.kind === 'ts')) {
 }
 
 function run(b) {
-  const [cmd, argv] = b.kind === 'c' ? [cBin(b.name), flags] : [process.execPath, [tsBin(b.name.slice(3)), ...flags]];
+  const [cmd, argv] = b.kind === 'c' ? [cBin(b.name), flags] : [process.execPath, [tsBin(b.name), ...flags]];
   return new Promise((resolve) => {
     let out = '';
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -38,7 +38,7 @@ export const Failed = z.object({
   code: z.string(),
 });
 
-/** The head process is running. */
+/** The head process is running (its stdin may be relayed from now on). */
 export const HeadStarted = z.object({ v, type: z.literal('head-started'), puid, pid: z.number().int().positive() });
 
 /** Complete lines (or the last bytes before EOF) a process wrote to fd 1 or 2. */
@@ -77,16 +77,6 @@ export type BackendFrame = z.infer<typeof BackendFrame>;
 
 // ---- frontend -> backend ----------------------------------------------------
 
-/** Run SCRIPT as the head process (node 0 only). */
-export const RunHead = z.object({
-  v,
-  type: z.literal('run-head'),
-  /** Absolute path of the script, checked by the frontend. */
-  script: z.string().min(1),
-  args: z.array(z.string()),
-  cwd: z.string().min(1),
-});
-
 export const Stdin = z.object({ v, type: z.literal('stdin'), data: base64 });
 export const StdinEnd = z.object({ v, type: z.literal('stdin-end') });
 
@@ -98,7 +88,7 @@ export const Teardown = z.object({
   hasten: z.boolean(),
 });
 
-export const FrontendFrame = z.discriminatedUnion('type', [RunHead, Stdin, StdinEnd, Teardown]);
+export const FrontendFrame = z.discriminatedUnion('type', [Stdin, StdinEnd, Teardown]);
 export type FrontendFrame = z.infer<typeof FrontendFrame>;
 
 // ---- how the frontend starts a backend ----------------------------------------
@@ -119,5 +109,17 @@ export const BackendSettings = z.object({
   nodeOptions: z.string().nullable(),
   /** Idle warm interpreters to keep once processes are being started (0: none). */
   warmProcesses: z.number().int().min(0).max(64),
+  /**
+   * SCRIPT, on the node that runs the head (node 0). The backend starts it
+   * first thing, so the head's own Node start-up overlaps the services'.
+   */
+  head: z
+    .object({
+      /** Absolute path, checked by the frontend. */
+      script: z.string().min(1),
+      args: z.array(z.string()),
+      cwd: z.string().min(1),
+    })
+    .nullable(),
 });
 export type BackendSettings = z.infer<typeof BackendSettings>;

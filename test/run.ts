@@ -38,6 +38,15 @@ function runCTests(): void {
     failed += 1;
     failures.push(`C tests: make exited with ${r.status}`);
   }
+  // The exec shim's own checks (process group, parent-death signal): one test.
+  const shim = spawnSync('make', ['-s', '-C', join(root, 'native/exec-shim'), 'test'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(shim.stdout ?? '');
+  if (shim.status === 0) {
+    passed += 1;
+  } else {
+    failed += 1;
+    failures.push(`exec shim checks: make exited with ${shim.status}`);
+  }
 }
 
 function testFiles(dir: string): string[] {

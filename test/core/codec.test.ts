@@ -151,13 +151,94 @@ test('functions and symbols are refused with a DragonError', () => {
   }
 });
 
-test('garbage is a DRAGON_ERR_BAD_MESSAGE', () => {
-  const bad = Buffer.from([200, 1, 2]);
+// Same values, types, key order, -0, holes, and the same objects shared.
+function sameStructure(a: unknown, b: unknown, pairs = new Map<object, object>()): boolean {
+  if (typeof a !== typeof b) return false;
+  if (typeof a !== 'object' || a === null || b === null) return Object.is(a, b);
+  const seen = pairs.get(a);
+  if (seen) return seen === b;
+  pairs.set(a, b as object);
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b) || Array.isArray(a) !== Array.isArray(b)) return false;
+  if (!Object.is(Object.getPrototypeOf(a), Object.prototype) && !Array.isArray(a)) return isDeepStrictEqual(a, b);
+  const ka = Object.keys(a);
+  const kb = Object.keys(b as object);
+  if (ka.join('\0') !== kb.join('\0')) return false;
+  if (Array.isArray(a) && a.length !== (b as unknown[]).length) return false;
+  return ka.every((k) => sameStructure((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], pairs));
+}
+
+function sameAsV8(v: unknown): boolean {
+  return sameStructure(roundTrip(v), viaV8(v));
+}
+
+test('plain data: key order, -0, NaN, undefined, shared references and cycles, exactly as v8', () => {
+  const shared = { s: 1 };
+  const cyc: Record<string, unknown> = { a: [1, 2] };
+  cyc.self = cyc;
+  (cyc.a as unknown[]).push(cyc);
+  const cases: unknown[] = [
+    { b: 1, 2: 'two', a: 3, 1: 'one', [-1]: 'neg', '01': 'str' },
+    { z: -0, n: NaN, i: -Infinity, u: undefined, f: 0.1, big: 2 ** 40, neg: -(2 ** 31), int: 2 ** 31 - 1 },
+    [shared, shared, { x: shared }],
+    cyc,
+    { s: 'héllo ✓ 𝄞', e: '', long: 'é'.repeat(5000), ascii: 'x'.repeat(300) },
+    { lone: 'a\ud800b' },
+    [[[[[]]]]],
+    JSON.parse('{"__proto__": {"x": 1}, "a": 2}'),
+    Array.from({ length: 3000 }, (_, i) => ({ i, s: `row ${i}` })),
+    { big: 'y'.repeat(2 << 20) },
+  ];
+  let deep: unknown = 1;
+  for (let i = 0; i < 100; i++) deep = { d: deep };
+  cases.push(deep);
+  for (const [i, v] of cases.entries()) assert.ok(sameAsV8(v), `case ${i}`);
+  const back = roundTrip(cases[3]) as Record<string, unknown>;
+  assert.is(back.self, back);
+  assert.is((back.a as unknown[])[2], back);
+  assert.ok(Object.hasOwn(roundTrip(cases[7]) as object, '__proto__'));
+});
+
+test('an inherited enumerable property is not sent (as with v8)', () => {
+  const proto = Object.prototype as Record<string, unknown>;
+  proto.polluted = 1;
   try {
-    decode(bad, 0, bad.length, true, 'Channel.recv');
-    assert.unreachable('should throw');
-  } catch (err) {
-    assert.is((err as { code: string }).code, 'DRAGON_ERR_BAD_MESSAGE');
+    assert.ok(sameAsV8({ a: 1 }));
+    assert.not.ok(Object.hasOwn(roundTrip({ a: 1 }) as object, 'polluted'));
+  } finally {
+    delete proto.polluted;
+  }
+});
+
+test('random plain data round-trips exactly as v8', () => {
+  let seed = 12345;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const leaf = (): unknown => [null, undefined, true, false, rnd(1000) - 500, rnd(1e6) / 7, -0, NaN, 'k' + rnd(50), 'ü' + rnd(9)][rnd(10)];
+  const gen = (d: number): unknown => {
+    if (d > 4 || rnd(3) === 0) return leaf();
+    if (rnd(2)) return Array.from({ length: rnd(6) }, () => gen(d + 1));
+    const o: Record<string, unknown> = {};
+    for (let i = rnd(6); i > 0; i--) o[rnd(3) ? `k${rnd(20)}` : String(rnd(10))] = gen(d + 1);
+    return o;
+  };
+  for (let i = 0; i < 500; i++) {
+    const v = gen(0);
+    assert.ok(sameAsV8(v), JSON.stringify(v));
+  }
+});
+
+test('garbage is a DRAGON_ERR_BAD_MESSAGE', () => {
+  encode({ a: [1, 2, 3], s: 'text' }, 'test');
+  const plain = Buffer.from(encoded.buf.subarray(0, encoded.len));
+  const truncated = plain.subarray(0, plain.length - 3);
+  const trailing = Buffer.concat([plain, Buffer.from([0])]);
+  const badRef = Buffer.from([13, 12, 5, 0, 0, 0]);
+  for (const bad of [Buffer.from([200, 1, 2]), truncated, trailing, badRef, Buffer.from([13, 9, 255, 255, 255, 255])]) {
+    try {
+      decode(bad, 0, bad.length, true, 'Channel.recv');
+      assert.unreachable('should throw');
+    } catch (err) {
+      assert.is((err as { code: string }).code, 'DRAGON_ERR_BAD_MESSAGE', bad.toString('hex'));
+    }
   }
 });
 

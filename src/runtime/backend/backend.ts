@@ -1,15 +1,18 @@
 // The backend of one node: Local Services and (node 0) Global Services in
 // one Node process, started by the frontend in its own session. It checks
 // in over TCP, creates the node's default pool and GS's request channel,
-// runs the head on request, and tears everything down when the head exits,
-// when the frontend asks (Ctrl-C), or when the frontend is gone.
+// lets the head (started early by main.ts) run, and tears everything down
+// when the head exits, when the frontend asks (Ctrl-C), or when the
+// frontend is gone.
 import { hostname } from 'node:os';
 import type { BackendSettings, FrontendFrame } from '../../../schemas/control.js';
 import { Log } from '../control/log.js';
+import { killStrays } from '../control/strays.js';
 import { removeSegments } from '../control/sweep.js';
 import { Channel } from '../core/channel.js';
 import { MemoryPool } from '../core/pool.js';
 import { ControlLink } from './control-link.js';
+import type { EarlyHead } from './early-head.js';
 import { runtimeVars, warmEnv } from './env.js';
 import { GlobalServices, type ProcessRecord } from './global-services.js';
 import { LocalServices } from './local-services.js';
@@ -33,16 +36,18 @@ export class Backend {
   #pool: MemoryPool | undefined;
   #ls: LocalServices | undefined;
   #gs: GlobalServices | undefined;
+  readonly #early: EarlyHead | undefined;
   #head: ProcessRecord | undefined;
   #teardown: Promise<void> | undefined;
   #done!: () => void;
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
 
-  constructor(settings: BackendSettings, token: string, env: Record<string, string | undefined>) {
+  /** env: the user's environment (NODE_OPTIONS given back); head: started already by main.ts. */
+  constructor(settings: BackendSettings, token: string, env: Record<string, string | undefined>, head: EarlyHead | undefined) {
     this.#s = settings;
     this.#token = token;
     this.#baseEnv = { ...env };
-    if (settings.nodeOptions !== null) this.#baseEnv.NODE_OPTIONS = settings.nodeOptions;
+    this.#early = head;
   }
 
   /** Runs the node until teardown is complete; returns the backend's exit code. */
@@ -58,6 +63,7 @@ export class Backend {
       this.#link = await linking;
     } catch (err) {
       process.stderr.write(`dragon backend: ${(err as Error).message}\n`);
+      this.#early?.proc.signal('SIGKILL');
       this.#dir?.remove(this.#s.rtid, this.#host, this.#log?.written ?? false);
       return 1;
     }
@@ -68,6 +74,8 @@ export class Backend {
       const e = err as { message?: string; code?: string };
       this.#log.error('backend', `start-up failed: ${e.message}`);
       this.#link.send({ type: 'failed', message: e.message ?? String(err), code: e.code ?? 'DRAGON_ERR_STARTUP' });
+      this.#early?.abandon();
+      this.#early?.proc.signal('SIGKILL');
       await this.teardown('start-up failed');
       return 1;
     }
@@ -100,13 +108,20 @@ export class Backend {
     this.#gs = new GlobalServices({ ls: this.#ls, channel, log, runtimeVars: rt, onExit: (r) => this.#onExit(r) });
     this.#gs.serve();
     log.info('backend', `up: pool ${this.#pool.name} (${this.#s.poolBytes} bytes), pid ${process.pid}`);
-    this.#link!.send({ type: 'ready', pool: this.#pool.name, poolBytes: this.#s.poolBytes, logFile: this.#dir!.logFile });
+    const link = this.#link!;
+    link.send({ type: 'ready', pool: this.#pool.name, poolBytes: this.#s.poolBytes, logFile: this.#dir!.logFile });
+    const early = this.#early;
+    if (early) {
+      this.#ls.adopt(early.proc);
+      this.#head = this.#gs.adoptHead(early.puid, early.proc);
+      early.connect((puid, fd, data) => this.#output(puid, fd, data));
+      early.release(rt);
+      link.send({ type: 'head-started', puid: early.puid, pid: early.proc.pid });
+    }
   }
 
   #onFrame(f: FrontendFrame): void {
     switch (f.type) {
-      case 'run-head':
-        return this.#runHead(f.script, f.args, f.cwd);
       case 'stdin':
         this.#headStdin()?.write(Buffer.from(f.data, 'base64'));
         return;
@@ -119,22 +134,8 @@ export class Backend {
     }
   }
 
-  #runHead(script: string, args: string[], cwd: string): void {
-    if (this.#head || this.#teardown || !this.#gs) return;
-    try {
-      this.#head = this.#gs.startHead(script, args, cwd, this.#baseEnv);
-    } catch (err) {
-      const msg = `the head process could not be started: ${(err as Error).message}`;
-      this.#log!.error('backend', msg);
-      this.#link!.send({ type: 'failed', message: msg, code: 'DRAGON_ERR_SPAWN' });
-      void this.teardown('the head did not start');
-      return;
-    }
-    this.#link!.send({ type: 'head-started', puid: this.#head.puid, pid: this.#head.proc.pid });
-  }
-
   #headStdin(): NodeJS.WritableStream | null {
-    const p: ManagedProcess | undefined = this.#head?.proc;
+    const p: ManagedProcess | undefined = this.#early?.proc;
     return p && !p.hasExited ? p.stdin : null;
   }
 
@@ -176,10 +177,19 @@ export class Backend {
     this.#gs?.stopAccepting();
     let terminated = 0;
     let killed = 0;
+    const early = this.#early;
+    if (!this.#ls && early && !early.proc.hasExited) {
+      // The services never came up: the head never ran the script.
+      early.abandon();
+      early.proc.signal('SIGKILL');
+      await Promise.race([early.proc.exited, new Promise((r) => setTimeout(r, 3000))]);
+    }
     if (this.#ls) {
       const head = this.#head && !this.#head.exit ? { puid: this.#head.puid, signal } : undefined;
       ({ terminated, killed } = await this.#ls.terminateAll(hasten ? 0 : this.#s.gracePeriod, head));
     }
+    const strays = await killStrays(this.#s.rtid, 0);
+    if (strays) log?.warn('teardown', `${strays} processes had left their process groups: killed`);
     this.#gs?.close();
     let segments = 0;
     try {

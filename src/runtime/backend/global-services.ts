@@ -11,9 +11,8 @@ import { Channel } from '../core/channel.js';
 import type { LocalServices } from './local-services.js';
 import type { ExitInfo, ManagedProcess } from './managed-process.js';
 import { processEnv } from './env.js';
+import { FIRST_PUID } from './puids.js';
 
-/** puids start above any pid, so they never collide with a pid-derived owner id. */
-export const FIRST_PUID = 2 ** 32;
 /** How long GS tries to deliver one reply before it gives up on that requester. */
 const REPLY_TIMEOUT_MS = 10_000;
 
@@ -63,11 +62,10 @@ export class GlobalServices {
     return this.#records;
   }
 
-  startHead(script: string, args: string[], cwd: string, baseEnv: Record<string, string | undefined>): ProcessRecord {
-    const puid = this.#nextPuid++;
-    const env = processEnv(baseEnv, this.#o.runtimeVars, { puid, name: 'head' });
-    const proc = this.#o.ls.startHead(puid, script, args, cwd, env);
-    this.#o.log.info('gs', `head process ${puid} started (pid ${proc.pid}): ${script}`);
+  /** The head, started early by the backend (early-head.ts), joins the registry. */
+  adoptHead(puid: number, proc: ManagedProcess): ProcessRecord {
+    this.#nextPuid = Math.max(this.#nextPuid, puid + 1);
+    this.#o.log.info('gs', `head process ${puid} (pid ${proc.pid})`);
     return this.#track(puid, undefined, proc);
   }
 

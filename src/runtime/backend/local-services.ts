@@ -49,9 +49,9 @@ export class LocalServices {
     this.#hastened = new Promise((resolve) => (this.#hasten = resolve));
   }
 
-  startHead(puid: number, script: string, args: string[], cwd: string, env: Record<string, string>): ManagedProcess {
-    const argv = [...this.#node(script), procEntry, '--head', script, ...args];
-    return this.#launch({ argv, env, cwd, stdin: true, channel: false }, puid);
+  /** A process started elsewhere (the early head) becomes ours to reap and tear down. */
+  adopt(p: ManagedProcess): void {
+    this.#track(p);
   }
 
   startCommand(puid: number, command: string, args: string[], cwd: string, env: Record<string, string>): ManagedProcess {
@@ -59,6 +59,7 @@ export class LocalServices {
   }
 
   startModule(header: TargetHeader, args: Uint8Array): ManagedProcess {
+    if (!isDirectory(header.cwd)) throw new Error(`the working directory ${header.cwd} does not exist`);
     const payload = encodePayload(header, args);
     const file = new URL(header.module).pathname;
     const warmOk = !needsTypeScript(file) && header.env.NODE_OPTIONS === this.#o.warmEnv.NODE_OPTIONS;
@@ -127,7 +128,10 @@ export class LocalServices {
 
   #launch(spec: LaunchSpec, puid: number): ManagedProcess {
     if (!isDirectory(spec.cwd)) throw new Error(`the working directory ${spec.cwd} does not exist`);
-    const p = ManagedProcess.launch(this.#o.shim, spec, puid, this.#o.sink);
+    return this.#track(ManagedProcess.launch(this.#o.shim, spec, puid, this.#o.sink));
+  }
+
+  #track(p: ManagedProcess): ManagedProcess {
     this.#live.add(p);
     this.#groups.add(p.pid);
     void p.exited.then(() => this.#live.delete(p));

@@ -1,22 +1,27 @@
 // Entry of the backend process of a node (started by the frontend, in its
-// own session). Loads only what the services need: never oclif.
+// own session). Loads only what the services need: never oclif. The head
+// (node 0) is started first, from the raw settings, before the heavier
+// modules (zod, the native binding) load: the two start-ups overlap.
 //   DRAGON_BACKEND  its settings (JSON, schemas/control.ts BackendSettings)
 //   DRAGON_TOKEN    the job's secret, sent back in the first frame; removed from our environment
 //   DRAGON_RT_UID   the run-time id
-import { BackendSettings } from '../../../schemas/control.js';
+import { hostname } from 'node:os';
+import type { BackendSettings } from '../../../schemas/control.js';
+import { EarlyHead, type HeadSpec } from './early-head.js';
+import { FIRST_PUID } from './puids.js';
 
 process.stderr.on('error', () => {}); // the frontend may be gone: never die of EPIPE
 
-const FIRST_SERVICES_PUID = 1; // GS/LS own what they allocate under puid 1 + node index
+const SERVICES_PUID = 1; // LS/GS own what they allocate under puid 1 + node index
 
 function fail(msg: string): never {
   process.stderr.write(`dragon backend: ${msg}\n`);
   process.exit(2);
 }
 
-let settings: BackendSettings;
+let raw: Partial<BackendSettings>;
 try {
-  settings = BackendSettings.parse(JSON.parse(process.env.DRAGON_BACKEND ?? ''));
+  raw = JSON.parse(process.env.DRAGON_BACKEND ?? '') as Partial<BackendSettings>;
 } catch (err) {
   fail(`bad or missing DRAGON_BACKEND settings (${(err as Error).message}); the backend is started by \`dragon\`, not by hand`);
 }
@@ -24,14 +29,33 @@ const token = process.env.DRAGON_TOKEN;
 if (!token) fail('DRAGON_TOKEN is not set; the backend is started by `dragon`, not by hand');
 delete process.env.DRAGON_TOKEN;
 delete process.env.DRAGON_BACKEND;
-process.env.DRAGON_RT_UID = settings.rtid;
-process.env.DRAGON_PUID = String(FIRST_SERVICES_PUID + settings.nodeIndex); // read lazily by the binding
+const env: Record<string, string | undefined> = { ...process.env };
+if (typeof raw.nodeOptions === 'string') env.NODE_OPTIONS = raw.nodeOptions;
+process.env.DRAGON_RT_UID = String(raw.rtid);
+process.env.DRAGON_PUID = String(SERVICES_PUID + Number(raw.nodeIndex ?? 0)); // read lazily by the binding
 
-// Imported after the environment is set: the binding reads it.
-const { Backend } = await import('./backend.js');
-const env = { ...process.env };
-delete env.DRAGON_PUID;
-const backend = new Backend(settings, token, env);
+let head: EarlyHead | undefined;
+try {
+  if (raw.head) {
+    head = new EarlyHead(FIRST_PUID, raw.head as HeadSpec, env, {
+      rtid: String(raw.rtid),
+      hostname: hostname(),
+      nodeIndex: Number(raw.nodeIndex ?? 0),
+      logLevel: String(raw.logLevel ?? 'warn'),
+    });
+  }
+} catch (err) {
+  fail(`cannot start the head process: ${(err as Error).message}`);
+}
+
+// Imported now: they read the environment set above.
+const [{ BackendSettings: Settings }, { Backend }] = await Promise.all([import('../../../schemas/control.js'), import('./backend.js')]);
+const parsed = Settings.safeParse(raw);
+if (!parsed.success) {
+  head?.proc.signal('SIGKILL');
+  fail(`bad DRAGON_BACKEND settings (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
+}
+const backend = new Backend(parsed.data, token, env, head);
 
 // Terminal signals never reach us (own session); these come from a person
 // or a workload manager: tear down as for Ctrl-C.

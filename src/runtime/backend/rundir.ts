@@ -8,7 +8,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSy
 import { dirname, join } from 'node:path';
 import { LOCK_FILE, keptLogFile, pendingRuntimeDir, runtimeBase, runtimeDir } from '../control/paths.js';
 import { Errors } from '../core/errors.js';
-import { tryLockExclusive } from './flock.js';
+import { tryLockExclusive } from '../cleanup/libc.js';
 
 export class RuntimeDir {
   readonly path: string;

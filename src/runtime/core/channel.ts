@@ -8,7 +8,7 @@ import { decode, encode, encoded, registerTransferable } from './codec.js';
 import { Errors, check } from './errors.js';
 import { asDescriptor, expectKind, inspectDescriptor } from './descriptor.js';
 import { MessageView } from './message-view.js';
-import { DESC_BYTES, native, out, outHandle, type Handle, type NativeAlloc } from './native.js';
+import { DESC_BYTES, addressOf, native, out, outHandle, type Handle, type NativeAlloc } from './native.js';
 import { PoolHandle } from './pool-handle.js';
 import type { MemoryPool } from './pool.js';
 import { Status } from './status.js';
@@ -40,7 +40,50 @@ const msgU32 = new Uint32Array(msgBuf);
 const infoOut = new BigUint64Array(2);
 const revents = new Uint32Array(1);
 const countOut = new BigUint64Array(1);
-const lenOut = new Uint32Array(2); // a uint64_t, read as two halves (no BigInt)
+const msgAddr = addressOf(msgBuf);
+// a uint64_t out-parameter, read as two halves (no BigInt)
+const lenBuf = new ArrayBuffer(8);
+const lenOut = new Uint32Array(lenBuf);
+const lenAddr = addressOf(lenBuf);
+// encode() leaves most values in its scratch buffer: send it by address
+const scratch = encoded.buf;
+const scratchAddr = addressOf(scratch.buffer as ArrayBuffer) + scratch.byteOffset;
+
+// Where small messages are received (see #tryRecv): memory of the binding
+// that C writes to by address (`new ArrayBuffer` memory never moves). One
+// per process, shared by every channel: JS runs one receive at a time.
+interface RecvArea {
+  ab: ArrayBuffer;
+  buf: Buffer;
+  addr: number;
+  bytes: number;
+  /** Where the next message goes (the slab only: a scratch area is reused from 0). */
+  off: number;
+}
+// Received Buffers stay in a 64 KiB slab, like Buffer.allocUnsafe's pool,
+// when blocks are at most 8 KiB (8 or more messages per slab); channels
+// with bigger blocks receive into a scratch area and copy out.
+const SLAB_BYTES = 64 * 1024;
+const SLAB_KEEP_MAX = 8 * 1024;
+let slab: RecvArea | undefined;
+let scratchArea: RecvArea | undefined;
+
+function recvArea(bytes: number): RecvArea {
+  const ab = new ArrayBuffer(bytes);
+  return { ab, buf: Buffer.from(ab), addr: addressOf(ab), bytes, off: 0 };
+}
+
+// The slab, with room for a block at its offset.
+function slabFor(blockSize: number): RecvArea {
+  if (slab === undefined || slab.off + blockSize > slab.bytes) slab = recvArea(SLAB_BYTES);
+  return slab;
+}
+
+function scratchFor(blockSize: number): RecvArea {
+  if (scratchArea === undefined || scratchArea.bytes < blockSize) scratchArea = recvArea(blockSize);
+  return scratchArea;
+}
+
 const DONE: Promise<void> = Promise.resolve();
 
 // What a receive returns.
@@ -66,8 +109,6 @@ export class Channel implements Disposable {
   readonly #recvQ: WaitQueue;
   readonly #sendQ: WaitQueue;
   #pollQ: WaitQueue | undefined;
-  #inline: Buffer | undefined;
-  #inlineU8: Uint8Array | undefined;
   readonly capacity: number;
   readonly blockSize: number;
 
@@ -179,7 +220,7 @@ export class Channel implements Disposable {
     let tried = false;
     if (options?.signal?.aborted) return Promise.reject(Errors.aborted(op, options.signal.reason));
     if (this.#sendQ.size === 0) {
-      const rc = native.channelSend(this.#ptr, buf, len, 0);
+      const rc = buf === scratch ? native.channelSendAt(this.#ptr, scratchAddr, len, 0) : native.channelSend(this.#ptr, buf, len, 0);
       if (rc === Status.OK) return DONE;
       if (rc !== Status.TIMEOUT) return Promise.reject(Errors.native(op, rc, `${len} bytes`));
       tried = true;
@@ -200,9 +241,11 @@ export class Channel implements Disposable {
   }
 
   #sendSync(op: string, buf: Uint8Array, len: number, options: SendOptions | undefined): void {
-    const rc = native.channelSend(this.#ptr, buf, len, options === undefined ? -1 : timeoutUs(op, options.timeout));
+    const t = options === undefined ? -1 : timeoutUs(op, options.timeout);
+    const rc = buf === scratch ? native.channelSendAt(this.#ptr, scratchAddr, len, t) : native.channelSend(this.#ptr, buf, len, t);
+    if (rc === Status.OK) return;
     if (rc === Status.TIMEOUT) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
-    check(op, rc, `${len} bytes`);
+    throw Errors.native(op, rc, `${len} bytes`);
   }
 
   // ---- receive -------------------------------------------------------------
@@ -296,20 +339,38 @@ export class Channel implements Disposable {
   }
 
   // One dragon_channel_recv_msg; BLOCKED when nothing came within timeoutUs.
+  // A small message is copied by C into the receive slab; a Buffer handed
+  // out keeps its bytes there (the slab moves on), a decoded value does not
+  // (the space is used again).
   #tryRecv(op: string, mode: Mode, timeoutUsValue: number): unknown {
-    const inline = this.#inline ?? this.#makeInline();
-    const rc = native.channelRecvMsg(this.#ptr, inline, this.blockSize, msgBuf, timeoutUsValue);
+    const cap = this.blockSize;
+    const keep = cap <= SLAB_KEEP_MAX;
+    const area = keep ? slabFor(cap) : scratchFor(cap);
+    const off = keep ? area.off : 0;
+    const rc = native.channelRecvMsgAt(this.#ptr, area.addr + off, cap, msgAddr, timeoutUsValue);
     if (rc === Status.TIMEOUT) return BLOCKED;
     if (rc !== Status.OK) throw Errors.native(op, rc);
     const len = msgU32[0]! + msgU32[1]! * 0x100000000;
-    if (msgU32[2] === 0) return this.#fromInline(op, mode, inline, len);
-    return this.#fromAllocation(op, mode, len);
+    if (msgU32[2] !== 0) return this.#fromAllocation(op, mode, len);
+    if (mode === Mode.Value) return decode(area.buf, off, off + len, true, op);
+    let bytes: Buffer;
+    if (keep) {
+      // the Buffer keeps these bytes: the next message goes after them (8-aligned)
+      area.off = off + ((len + 7) & ~7);
+      bytes = Buffer.from(area.ab, off, len);
+    } else {
+      bytes = Buffer.allocUnsafe(len);
+      area.buf.copy(bytes, 0, 0, len);
+    }
+    if (mode === Mode.Bytes) return bytes;
+    if (mode === Mode.BytesView) return new MessageView(bytes, undefined);
+    return new MessageView(bytes, undefined, (b) => decode(b, 0, b.length, false, op));
   }
 
   // One dragon_channel_recv straight into `buf`: the length, or -1 when
   // nothing came within timeoutUs.
   #tryRecvInto(op: string, buf: Uint8Array, timeoutUsValue: number): number {
-    const rc = native.channelRecv(this.#ptr, buf, buf.length, lenOut, timeoutUsValue);
+    const rc = native.channelRecvLenAt(this.#ptr, buf, buf.length, lenAddr, timeoutUsValue);
     if (rc === Status.OK) return lenOut[0]! + lenOut[1]! * 0x100000000;
     if (rc === Status.TIMEOUT) return -1;
     const len = lenOut[0]! + lenOut[1]! * 0x100000000;
@@ -317,32 +378,6 @@ export class Channel implements Disposable {
       throw Errors.native(op, rc, `the message has ${len} bytes, the buffer ${buf.length}`, `Pass a buffer of at least ${len} bytes: the message stays queued`);
     }
     throw Errors.native(op, rc);
-  }
-
-  #makeInline(): Buffer {
-    this.#inline = Buffer.allocUnsafeSlow(this.blockSize);
-    this.#inlineU8 = new Uint8Array(this.#inline.buffer, this.#inline.byteOffset, this.blockSize);
-    return this.#inline;
-  }
-
-  // A copy of the first `len` bytes of the inline buffer.
-  #copyInline(len: number): Buffer {
-    const copy = Buffer.allocUnsafe(len);
-    copy.set(len === this.blockSize ? this.#inlineU8! : this.#inlineU8!.subarray(0, len));
-    return copy;
-  }
-
-  #fromInline(op: string, mode: Mode, inline: Buffer, len: number): unknown {
-    switch (mode) {
-      case Mode.Value:
-        return decode(inline, 0, len, true, op);
-      case Mode.Bytes:
-        return this.#copyInline(len);
-      case Mode.ValueView:
-        return new MessageView(this.#copyInline(len), undefined, (b) => decode(b, 0, b.length, false, op));
-      case Mode.BytesView:
-        return new MessageView(this.#copyInline(len), undefined);
-    }
   }
 
   // A large message: this process now owns the allocation (its reference
@@ -439,8 +474,6 @@ export class Channel implements Disposable {
     try {
       check(op, how === 'destroyed' ? native.channelDestroy(this.#ptr) : native.channelDetach(this.#ptr));
     } finally {
-      this.#inline = undefined;
-      this.#inlineU8 = undefined;
       this.#pool.releaseObject();
     }
   }

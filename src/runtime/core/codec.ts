@@ -3,14 +3,16 @@
 // BigInt, typed arrays and Buffers come back as themselves); the common
 // shapes take faster paths that give exactly the same result:
 //   strings (well-formed) as UTF-8, numbers as float64, Buffer/Uint8Array as
-//   raw bytes, plain data (objects/arrays of strings, finite numbers,
-//   booleans, null; no shared or cyclic references) as JSON.
+//   raw bytes, plain data (plain objects and dense arrays of strings,
+//   numbers, booleans, null and undefined, shared references and cycles
+//   included) in a hand-written format (plain.ts).
 // Dragon objects (Channel, MemoryPool, Allocation, Lock...) travel as their
 // descriptor and are attached again on the other side, at any depth of the
 // value; errors keep name, message, code and other own properties, and the
 // remote stack, at any depth too (structured.ts).
 // Raw messages (sendBytes) carry no tag at all, so C peers can read them.
 import { Errors } from './errors.js';
+import { PlainFormatError, TOO_SMALL, decodePlain, encodePlain } from './plain.js';
 import { deserializeStructured, reviveError, serializeStructured, type ErrorRecord } from './structured.js';
 import { attacherOf, kindOfProto, registerTransferable, type Transferable } from './transferable.js';
 
@@ -30,8 +32,10 @@ const TAG = {
   OBJECT: 11,
   /** Only decoded (older senders): errors now travel inside TAG.V8. */
   ERROR: 12,
+  PLAIN: 13,
 } as const;
 const V8_PREFIX = Uint8Array.of(TAG.V8);
+const PLAIN_MAX_BYTES = 1 << 20;
 
 // ---- encoding -------------------------------------------------------------
 /**
@@ -67,7 +71,7 @@ export function encode(value: unknown, op: string): void {
       const proto = Object.getPrototypeOf(value);
       if (proto === Buffer.prototype) return encodeBytes(TAG.BUFFER, value as Buffer);
       if (proto === Uint8Array.prototype) return encodeBytes(TAG.UINT8ARRAY, value as Uint8Array);
-      if ((proto === Object.prototype || proto === Array.prototype) && isPlainData(value)) return encodeJson(value);
+      if ((proto === Object.prototype || proto === Array.prototype) && encodePlainData(value)) return;
       const kind = kindOfProto(proto);
       if (kind !== undefined) return encodeObject(kind, value as Transferable);
       return encodeV8(value, op);
@@ -125,12 +129,19 @@ function encodeBytes(tag: number, bytes: Uint8Array): void {
   setOut(buf, bytes.length + 1);
 }
 
-function encodeJson(value: unknown): void {
-  const s = JSON.stringify(value);
+// Plain data in the hand-written format (plain.ts); false: not plain, or
+// bigger than 1 MiB encoded (v8 is as fast there).
+function encodePlainData(value: object): boolean {
   let buf = scratch;
-  if (s.length * 3 + 1 > buf.length) buf = Buffer.allocUnsafe(Buffer.byteLength(s, 'utf8') + 1);
-  buf[0] = TAG.JSON;
-  setOut(buf, buf.write(s, 1, 'utf8') + 1);
+  let end = encodePlain(value, buf, 1);
+  if (end === TOO_SMALL) {
+    buf = Buffer.allocUnsafe(PLAIN_MAX_BYTES);
+    end = encodePlain(value, buf, 1);
+  }
+  if (end < 0) return false;
+  buf[0] = TAG.PLAIN;
+  setOut(buf, end);
+  return true;
 }
 
 // Everything else, errors included (they keep code, own properties and
@@ -148,47 +159,6 @@ function encodeObject(kind: number, obj: Transferable): void {
   scratch.set(desc, 2);
   setOut(scratch, desc.length + 2);
   encoded.objects = true;
-}
-
-// True when JSON gives exactly what structured clone would: plain objects
-// and dense plain arrays of strings, finite non-negative-zero numbers,
-// booleans and null, every object reached once (no shared references or
-// cycles, which clone preserves and JSON does not), no toJSON.
-const seen: object[] = [];
-function isPlainData(root: object): boolean {
-  seen.length = 0;
-  const ok = plain(root, 0);
-  seen.length = 0;
-  return ok;
-}
-
-function plain(v: unknown, depth: number): boolean {
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(v) && !Object.is(v, -0);
-    case 'object': {
-      if (v === null) return true;
-      if (depth > 16 || seen.length >= 64 || seen.includes(v)) return false;
-      seen.push(v);
-      if (Array.isArray(v)) {
-        if (Object.getPrototypeOf(v) !== Array.prototype) return false;
-        const n = v.length;
-        for (let i = 0; i < n; i++) if (!(i in v) || !plain(v[i], depth + 1)) return false;
-        return Object.keys(v).length === n;
-      }
-      if (Object.getPrototypeOf(v) !== Object.prototype) return false;
-      for (const k in v) {
-        if (!Object.hasOwn(v, k) || k === 'toJSON') return false;
-        if (!plain((v as Record<string, unknown>)[k], depth + 1)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
 }
 
 // ---- decoding -------------------------------------------------------------
@@ -217,7 +187,14 @@ export function decode(buf: Buffer, start: number, end: number, copy: boolean, o
       return copy
         ? new Uint8Array(buf.subarray(start + 1, end))
         : new Uint8Array(buf.buffer, buf.byteOffset + start + 1, end - start - 1);
-    case TAG.JSON:
+    case TAG.PLAIN:
+      try {
+        return decodePlain(buf, start + 1, end);
+      } catch (err) {
+        if (err instanceof PlainFormatError || err instanceof RangeError) throw Errors.badMessage(op, err.message);
+        throw err;
+      }
+    case TAG.JSON: // only decoded (older senders)
       return JSON.parse(buf.toString('utf8', start + 1, end));
     case TAG.V8:
       return deserialize(buf, start + 1, end, copy, op);

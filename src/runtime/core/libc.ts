@@ -1,13 +1,17 @@
-// The two libc calls the binding needs beside libdragon (glibc, through
-// koffi). Where libc cannot be loaded both degrade as documented.
+// The libc calls the binding needs beside libdragon (glibc, through
+// koffi). Where libc cannot be loaded they degrade as documented.
 import koffi from 'koffi';
 
 type Fn = (...args: any[]) => any;
 
-function load(): { dlopen: Fn; dup: Fn } | undefined {
+function load(): { dlopen: Fn; dup: Fn; schedYield: Fn } | undefined {
   try {
     const c = koffi.load('libc.so.6');
-    return { dlopen: c.func('void *dlopen(const char *file, int flags)') as Fn, dup: c.func('int dup(int fd)') as Fn };
+    return {
+      dlopen: c.func('void *dlopen(const char *file, int flags)') as Fn,
+      dup: c.func('int dup(int fd)') as Fn,
+      schedYield: c.func('int sched_yield(void)') as Fn,
+    };
   } catch {
     return undefined;
   }
@@ -28,4 +32,9 @@ export function pinLibrary(path: string): void {
 /** dup(2), or -1 where libc could not be loaded. */
 export function dupFd(fd: number): number {
   return libc ? (libc.dup(fd) as number) : -1;
+}
+
+/** sched_yield(2) (a spinning async wait lets a peer on its CPU run); nothing without libc. */
+export function schedYield(): void {
+  libc?.schedYield();
 }

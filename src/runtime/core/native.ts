@@ -114,6 +114,11 @@ export const native = {
   channelSendAlloc: bind('int dragon_channel_send_alloc(uintptr_t ch, dragon_alloc_t alloc, uint64_t len, int64_t timeout_us)'),
   channelRecv: bind('int dragon_channel_recv(uintptr_t ch, void *buf, uint64_t cap, void *len, int64_t timeout_us)'),
   channelRecvMsg: bind('int dragon_channel_recv_msg(uintptr_t ch, void *inline_buf, uint64_t inline_cap, void *msg, int64_t timeout_us)'),
+  // The same with raw addresses of memory the binding owns (receive slabs):
+  // no typed-array argument to convert on the hot path.
+  channelRecvMsgAt: bind('int dragon_channel_recv_msg(uintptr_t ch, uintptr_t inline_buf, uint64_t inline_cap, uintptr_t msg, int64_t timeout_us)'),
+  channelRecvLenAt: bind('int dragon_channel_recv(uintptr_t ch, void *buf, uint64_t cap, uintptr_t len, int64_t timeout_us)'),
+  channelSendAt: bind('int dragon_channel_send(uintptr_t ch, uintptr_t buf, uint64_t len, int64_t timeout_us)'),
   channelPoll: bind('int dragon_channel_poll(uintptr_t ch, uint32_t events, int64_t timeout_us, void *revents)'),
   channelCount: bind('int dragon_channel_count(uintptr_t ch, void *count)'),
   channelWatch: bind('int dragon_channel_watch(uintptr_t ch, uintptr_t w, uint32_t which, uint32_t bit)'),
@@ -172,6 +177,15 @@ export const DESC_BYTES = 96;
  * 4 GiB, and a Buffer cannot be longer than buffer.constants.MAX_LENGTH.
  */
 export const MAX_VIEW_BYTES = Math.min(2 ** 32, bufferConstants.MAX_LENGTH);
+
+/**
+ * The address of an ArrayBuffer's memory. Only for `new ArrayBuffer(n)`
+ * buffers (their memory never moves) that the caller keeps alive for as
+ * long as it uses the address.
+ */
+export function addressOf(ab: ArrayBuffer): number {
+  return Number(koffi.address(ab));
+}
 
 /** Bytes of memory at a raw address, without copying (see PoolHandle.bytes). */
 export function viewMemory(address: number, length: number): ArrayBuffer {

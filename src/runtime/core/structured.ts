@@ -5,9 +5,9 @@
 // (native-backed objects, and in Node every ArrayBufferView), never for
 // class instances (checked on Node 20: a Channel inside an array went out as
 // `{}`). So, when a quick scan finds a Dragon object or an error in the
-// value, we rebuild the containers on the way to it (same shape, same shared
-// references and cycles) with the object replaced by a placeholder that IS
-// a host object (a Uint8Array subclass); _writeHostObject writes the
+// value, we rebuild its containers (same shape, same shared references and
+// cycles) with each such object replaced by a placeholder that IS a host
+// object (a Uint8Array subclass); _writeHostObject writes the
 // placeholder's kind and descriptor, or an error's record, and
 // _readHostObject attaches or revives it on the other side. Values without
 // either are written untouched: the scan never looks inside typed arrays,
@@ -197,7 +197,6 @@ function scanArray(a: unknown[], depth: number, seen: Set<object> | undefined): 
 }
 
 interface Rewriting {
-  op: string;
   memo: Map<object, unknown>;
   /** Errors whose record is being built (a reference back to one stays a plain v8 error). */
   building: Set<ErrorRef>;
@@ -211,8 +210,8 @@ interface Rewriting {
  * v8 cannot clone anyway are kept as they are, so v8 treats them as before.
  * `objects`: whether a Dragon object was found.
  */
-export function rewrite(value: unknown, op: string): { value: unknown; objects: boolean } {
-  const ctx: Rewriting = { op, memo: new Map(), building: new Set(), objects: false };
+export function rewrite(value: unknown): { value: unknown; objects: boolean } {
+  const ctx: Rewriting = { memo: new Map(), building: new Set(), objects: false };
   return { value: rewriteValue(value, ctx), objects: ctx.objects };
 }
 
@@ -245,7 +244,9 @@ function rewriteValue(v: unknown, ctx: Rewriting): unknown {
   if (Array.isArray(v)) {
     const copy: unknown[] = new Array(v.length);
     ctx.memo.set(v, copy);
-    for (const k of Object.keys(v)) (copy as unknown as Record<string, unknown>)[k] = rewriteValue((v as unknown as Record<string, unknown>)[k], ctx);
+    const from = v as unknown as Record<string, unknown>;
+    const to = copy as unknown as Record<string, unknown>;
+    for (const k of Object.keys(v)) to[k] = rewriteValue(from[k], ctx);
     return copy;
   }
   if (v instanceof Map) {
@@ -331,7 +332,7 @@ export function serializeStructured(prefix: Uint8Array, value: unknown, op: stri
   let v = value;
   let objects = false;
   if (typeof value === 'object' && value !== null && needsRewrite(value)) {
-    const r = rewrite(value, op);
+    const r = rewrite(value);
     v = r.value;
     objects = r.objects;
   }

@@ -14,6 +14,7 @@ import type { DragonConfig } from '../../../schemas/config.js';
 import type { BackendFrame } from '../../../schemas/control.js';
 import { Log } from '../control/log.js';
 import { keptLogFile, runtimeDir } from '../control/paths.js';
+import { killStrays } from '../control/strays.js';
 import { removeRuntimeDir, removeSegments } from '../control/sweep.js';
 import { DragonError, Errors } from '../core/errors.js';
 import { BackendProcess } from './backend-process.js';
@@ -53,6 +54,8 @@ const BACKEND_EXIT_MS = 3_000;
 const DEFAULT_WARM_PROCESSES = 2;
 
 export async function runDragon(config: DragonConfig, opts: RunDragonOptions = {}): Promise<number> {
+  // This layer runs on this machine only; asking for more must not silently run on one.
+  if (config.nodes > 1) throw Errors.usage(`--nodes ${config.nodes}: multi-node runs are not available yet`, 'Run without --nodes (or with --nodes 1) to use this machine');
   const script = checkScript(config.script);
   const poolBytes = resolvePoolBytes(config.poolSize);
   return new Launch(config, opts, script, poolBytes).run();
@@ -113,6 +116,7 @@ class Launch {
           gracePeriod: this.config.gracePeriod,
           nodeOptions: process.env.NODE_OPTIONS ?? null,
           warmProcesses: warmProcesses(),
+          head: { script: this.script, args: this.config.args, cwd: process.cwd() },
         },
         this.#token,
         process.env,
@@ -140,7 +144,7 @@ class Launch {
       this.#conn?.close();
       server.close();
       await this.#reapBackend();
-      this.#sweep();
+      await this.#sweep();
       await this.#output.flush();
       this.#log.close();
     }
@@ -166,8 +170,7 @@ class Launch {
       case 'ready':
         this.#clearTimer('startup');
         this.#log.info('control', `${this.#conn!.host} ready: pool ${f.pool} (${f.poolBytes} bytes)`);
-        if (this.#abortedWith) return void this.#conn!.send({ type: 'teardown', signal: this.#abortedWith, hasten: false });
-        this.#conn!.send({ type: 'run-head', script: this.script, args: this.config.args, cwd: process.cwd() });
+        if (this.#abortedWith) this.#conn!.send({ type: 'teardown', signal: this.#abortedWith, hasten: false });
         return;
       case 'failed':
         this.#clearTimer('startup');
@@ -218,7 +221,7 @@ class Launch {
   }
 
   #teardownOverdue(): void {
-    this.#log.error('control', 'teardown did not finish in time: killing the backend');
+    this.#log.error('control', `the backend of ${this.#conn?.host ?? this.#host} did not finish teardown in time: killing it`);
     this.#backend?.signal('SIGKILL');
     this.#finish();
   }
@@ -259,7 +262,11 @@ class Launch {
   }
 
   // The backend removes all this itself; if it died first, we do (same node).
-  #sweep(): void {
+  async #sweep(): Promise<void> {
+    if (!this.#doneFrame) {
+      const n = await killStrays(this.#rtid, 200);
+      if (n) this.#log.warn('control', `killed ${n} processes the backend left`);
+    }
     const segs = removeSegments(this.#rtid);
     const kept = removeRuntimeDir(this.#rtid);
     if (segs.length) this.#log.warn('control', `removed segments the backend left: ${segs.join(', ')}`);

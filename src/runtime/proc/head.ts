@@ -10,7 +10,22 @@ import { dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { displayPath, loadFailure, reportLine } from './report.js';
 
+// The backend started us before its services existed; their variables
+// (default pool, GS channel) come on this fd once they do. Nothing there:
+// the run-time did not come up, and the backend reports why.
+const SERVICES_FD_ENV = 'DRAGON_SERVICES_FD';
+
+function awaitServices(): void {
+  const fd = process.env[SERVICES_FD_ENV];
+  if (fd === undefined) return;
+  delete process.env[SERVICES_FD_ENV];
+  const vars = readFileSync(Number(fd));
+  if (vars.length === 0) process.exit(1);
+  Object.assign(process.env, JSON.parse(vars.toString('utf8')) as Record<string, string>);
+}
+
 export async function runHead(script: string, args: string[]): Promise<void> {
+  awaitServices();
   // As if started with `node SCRIPT args...`.
   process.argv = [process.argv[0]!, script, ...args];
   try {

@@ -4,8 +4,8 @@
 // stack is written too when DRAGON_LOG_LEVEL is debug.
 import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
-import { relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface ErrorLike {
   name?: string;
@@ -35,6 +35,17 @@ export function location(err: ErrorLike): string | undefined {
   return undefined;
 }
 
+/** The stack without the run-time's own frames (the user's code is what matters). */
+export function userStack(err: unknown): string {
+  const stack = (err as ErrorLike)?.stack;
+  if (typeof stack !== 'string') return describe(err);
+  const own = pathToFileURL(OWN_ROOT).href;
+  return stack
+    .split('\n')
+    .filter((l) => !(/^\s+at /.test(l) && (l.includes(own) || l.includes(OWN_ROOT))))
+    .join('\n');
+}
+
 export function describe(err: unknown): string {
   const e = (err ?? {}) as ErrorLike;
   if (typeof err !== 'object' || err === null) return String(err);
@@ -52,8 +63,26 @@ function syntaxLocation(file: string): string | undefined {
 
 // Why a module did not load, and what to do, as one sentence. `file`: the
 // module itself, to locate a syntax error in it.
+interface EsbuildError {
+  errors?: Array<{ text?: string; location?: { file?: string; line?: number; column?: number } | null }>;
+}
+
 export function loadFailure(what: string, err: unknown, file?: string): string {
   const e = (err ?? {}) as ErrorLike;
+  // TypeScript goes through tsx (esbuild): its errors list what failed where.
+  // Its errors list arrives only in the message when the loader ran in its own thread.
+  const first = (err as EsbuildError)?.errors?.[0];
+  const m = /^Transform failed with \d+ errors?:\n(?:(\S+?):(\d+):(\d+): )?(?:ERROR: )?(.*)$/m.exec(e.message ?? '');
+  if (first?.text || m) {
+    const line = first?.location?.line ?? m?.[2];
+    const col = first?.location?.column ?? m?.[3];
+    // tsx names a compiled file .ts whatever its extension: name the real one when it is ours
+    const named = first?.location?.file ?? m?.[1];
+    const stem = (p: string) => basename(p).replace(/\.[cm]?[jt]s$/, '');
+    const where = named && !(file && stem(named) === stem(file)) ? displayPath(named) : file ? displayPath(file) : what;
+    const loc = line !== undefined ? ` at ${where}:${line}:${col}` : '';
+    return `${what} cannot be compiled${loc}: ${first?.text ?? m?.[4]}. Fix it and run again`;
+  }
   let where = location(e);
   if (e.name === 'SyntaxError') {
     if (!where && file) where = syntaxLocation(file);

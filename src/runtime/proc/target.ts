@@ -9,7 +9,7 @@ import { decodeArgs } from '../api/args.js';
 import { encode, encoded } from '../core/codec.js';
 import { Errors } from '../core/errors.js';
 import { PAYLOAD_FD, decodePayload, type TargetHeader } from './payload.js';
-import { describe, displayPath, loadFailure, reportLine } from './report.js';
+import { describe, displayPath, loadFailure, reportLine, userStack } from './report.js';
 
 export async function runTarget(): Promise<void> {
   const buf = readFileSync(PAYLOAD_FD); // blocks until Local Services wrote the payload
@@ -42,7 +42,7 @@ export async function runTarget(): Promise<void> {
     await (fn as (...a: unknown[]) => unknown)(...values);
   } catch (err) {
     sendError(err);
-    reportLine(`process ${header.puid} (${header.fn ?? 'default'} from ${displayPath(header.module)}) failed: ${(err as Error)?.stack ?? describe(err)}`);
+    reportLine(`process ${header.puid} (${header.fn ?? 'default'} from ${displayPath(header.module)}) failed: ${userStack(err)}`);
     process.exit(1);
   }
 }
@@ -61,7 +61,8 @@ function adopt(h: TargetHeader): void {
 }
 
 function pick(mod: Record<string, unknown>, h: TargetHeader): unknown {
-  if (h.fn !== undefined) return mod[h.fn];
+  // A CommonJS module's exports Node could not detect statically are on its default export.
+  if (h.fn !== undefined) return mod[h.fn] ?? (mod.default as Record<string, unknown> | undefined)?.[h.fn];
   // No fn: call the default export if it is a function; a module without
   // one did its work by loading.
   return typeof mod.default === 'function' ? mod.default : () => undefined;
