@@ -5,7 +5,6 @@
  * processes killed asleep, and a random SIGKILL loop. After each crash: the
  * channel works, nothing is duplicated, a message is lost only when its
  * receiver died holding it, and the pool's free bytes are back. */
-#include <dirent.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,19 +13,13 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "internal.h"
-#include "testutil.h"
+#include "channel_testutil.h"
 
 #define BS 64        /* block size of most channels */
 #define LARGE 3000   /* a message larger than BS */
 #define POOL_BYTES (8u << 20)
 
 static uint64_t g_rtid;
-
-typedef struct desc {
-    uint8_t b[DRAGON_DESC_BYTES];
-    size_t len;
-} desc_t;
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -43,28 +36,6 @@ static uint64_t free_bytes(dragon_pool_t *p)
     dragon_pool_stats_t s;
     T_OK(dragon_pool_stats(p, &s));
     return s.free_bytes;
-}
-
-static desc_t pool_desc(dragon_pool_t *p)
-{
-    desc_t d;
-    T_OK(dragon_pool_serialize(p, d.b, sizeof d.b, &d.len));
-    return d;
-}
-
-static desc_t chan_desc(dragon_channel_t *ch)
-{
-    desc_t d;
-    T_OK(dragon_channel_serialize(ch, d.b, sizeof d.b, &d.len));
-    return d;
-}
-
-/* The shared record behind a handle, for white-box checks. */
-static dg__channel_t *chan_rec(dragon_pool_t *p, const desc_t *d)
-{
-    dg__desc_t dd;
-    T_OK(dg__desc_decode(d->b, d->len, DRAGON_DESC_CHANNEL, &dd));
-    return (dg__channel_t *)(p->heap + dd.offset + DG_CHANNEL_SKEW);
 }
 
 /* In a child: attach the pool (as process puid) and a channel; exit 90 on
@@ -126,6 +97,33 @@ static int check_msg(const uint8_t *buf, uint64_t len, mhdr_t *out)
     for (uint64_t i = sizeof *out; i < len; i++)
         if (buf[i] != (uint8_t)(out->producer * 31u + out->seq + i))
             return -1;
+    return 0;
+}
+
+/* In a child: receives one message (zero_copy: through recv_msg, freeing
+ * a zero-copy allocation after the check) into b (64 KiB) and checks it;
+ * 0, or the exit code the child uses for the step that failed. */
+static int recv_checked(dragon_pool_t *q, dragon_channel_t *x, uint8_t *b, int zero_copy,
+                        mhdr_t *hh)
+{
+    if (!zero_copy) {
+        uint64_t l = 0;
+        return dragon_channel_recv(x, b, 1 << 16, &l, -1) || check_msg(b, l, hh) ? 6 : 0;
+    }
+    dragon_msg_t msg;
+    if (dragon_channel_recv_msg(x, b, 1 << 16, &msg, -1))
+        return 2;
+    const uint8_t *src = b;
+    void *ptr = NULL;
+    if (msg.is_alloc) {
+        if (dragon_alloc_ptr(q, msg.alloc, &ptr))
+            return 3;
+        src = ptr;
+    }
+    if (check_msg(src, msg.len, hh))
+        return 4;
+    if (msg.is_alloc && dragon_pool_free(q, msg.alloc))
+        return 5;
     return 0;
 }
 
@@ -402,27 +400,10 @@ static void test_mpmc(dragon_pool_t *p)
             dragon_channel_t *x = child_attach(&dp, &dc, 40 + (uint64_t)c, &q);
             uint8_t *b = malloc(1 << 16);
             for (uint32_t i = 0;; i++) {
-                uint64_t l = 0;
                 mhdr_t hh;
-                if (i % 3 == 2) { /* mix in zero-copy receives */
-                    dragon_msg_t msg;
-                    if (dragon_channel_recv_msg(x, b, 1 << 16, &msg, -1))
-                        _exit(2);
-                    const uint8_t *src = b;
-                    void *ptr = NULL;
-                    if (msg.is_alloc) {
-                        if (dragon_alloc_ptr(q, msg.alloc, &ptr))
-                            _exit(3);
-                        src = ptr;
-                    }
-                    if (check_msg(src, msg.len, &hh))
-                        _exit(4);
-                    if (msg.is_alloc && dragon_pool_free(q, msg.alloc))
-                        _exit(5);
-                } else {
-                    if (dragon_channel_recv(x, b, 1 << 16, &l, -1) || check_msg(b, l, &hh))
-                        _exit(6);
-                }
+                int rc = recv_checked(q, x, b, i % 3 == 2, &hh); /* mix in zero-copy */
+                if (rc)
+                    _exit(rc);
                 if (hh.producer == STOP_PRODUCER)
                     _exit(0);
                 uint32_t k = atomic_load(&lg->n[c]);
@@ -911,26 +892,9 @@ static void rk_consumer(const desc_t *dp, const desc_t *dc, uint64_t puid, int i
     uint8_t *b = malloc(1 << 16);
     for (uint32_t i = 0;; i++) {
         mhdr_t hh;
-        if (i % 2) {
-            dragon_msg_t msg;
-            if (dragon_channel_recv_msg(x, b, 1 << 16, &msg, -1))
-                _exit(2);
-            const uint8_t *src = b;
-            void *ptr;
-            if (msg.is_alloc) {
-                if (dragon_alloc_ptr(q, msg.alloc, &ptr))
-                    _exit(3);
-                src = ptr;
-            }
-            if (check_msg(src, msg.len, &hh))
-                _exit(4);
-            if (msg.is_alloc && dragon_pool_free(q, msg.alloc))
-                _exit(5);
-        } else {
-            uint64_t l;
-            if (dragon_channel_recv(x, b, 1 << 16, &l, -1) || check_msg(b, l, &hh))
-                _exit(6);
-        }
+        int rc = recv_checked(q, x, b, i % 2, &hh);
+        if (rc)
+            _exit(rc);
         uint32_t k = atomic_load(&lg->n[idx]);
         if (k >= RK_MAXREC)
             _exit(7);
@@ -1071,18 +1035,6 @@ static void test_random_kills(dragon_pool_t *p)
     free(buf);
 }
 
-static void check_no_segments(void)
-{
-    char hex[32];
-    snprintf(hex, sizeof hex, "%llx", (unsigned long long)g_rtid);
-    DIR *d = opendir("/dev/shm");
-    T_ASSERT(d);
-    struct dirent *e;
-    while ((e = readdir(d)))
-        T_ASSERT(!(strncmp(e->d_name, "dragon-", 7) == 0 && strstr(e->d_name, hex)));
-    closedir(d);
-}
-
 int main(void)
 {
     alarm(120); /* a wedged channel shows up as a hang: fail instead */
@@ -1100,7 +1052,7 @@ int main(void)
     T_ASSERT(free_bytes(p) == f0);
     T_OK(dragon_pool_destroy(p));
     T_OK(dragon_pool_destroy(other));
-    check_no_segments();
+    t_check_no_segments(g_rtid);
     printf("channel_test: ok\n");
     return 0;
 }

@@ -62,6 +62,27 @@ static void give_token(dragon_pool_t *p, shared_t *s)
     dg__event_signal_one(p, &s->ev);
 }
 
+/* Gives n tokens, pausing pause_ns after every every-th one (so consumers
+ * fall asleep now and then); every token must be taken without any further
+ * signal; then tells the consumers to stop. */
+static void feed(dragon_pool_t *p, shared_t *s, int n, int every, long pause_ns)
+{
+    for (int i = 0; i < n; i++) {
+        give_token(p, s);
+        if (i % every == 0) {
+            struct timespec ts = {0, pause_ns};
+            nanosleep(&ts, NULL);
+        }
+    }
+    for (int i = 0; i < 5000 && atomic_load(&s->consumed) < n; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    T_ASSERT(atomic_load(&s->consumed) == n);
+    atomic_store(&s->stop, 1);
+    dg__event_signal(p, &s->ev);
+}
+
 static dragonError_t never(void *arg)
 {
     (void)arg;
@@ -137,21 +158,7 @@ static void test_threads(dragon_pool_t *p, shared_t *s)
         ta[i] = (targ_t){p, s, 0};
         T_ASSERT(pthread_create(&th[i], NULL, consumer_thread, &ta[i]) == 0);
     }
-    for (int i = 0; i < N; i++) {
-        give_token(p, s);
-        if (i % 1000 == 0) { /* let them fall asleep now and then */
-            struct timespec ts = {0, 2000000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    /* every token must be taken without any further signal */
-    for (int i = 0; i < 5000 && atomic_load(&s->consumed) < N; i++) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    T_ASSERT(atomic_load(&s->consumed) == N);
-    atomic_store(&s->stop, 1);
-    dg__event_signal(p, &s->ev);
+    feed(p, s, N, 1000, 2000000);
     int64_t sum = 0;
     for (int i = 0; i < NT; i++) {
         T_ASSERT(pthread_join(th[i], NULL) == 0);
@@ -185,20 +192,7 @@ static void test_processes(dragon_pool_t *p, shared_t *s)
             }
         }
     }
-    for (int i = 0; i < N; i++) {
-        give_token(p, s);
-        if (i % 2000 == 0) {
-            struct timespec ts = {0, 3000000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    for (int i = 0; i < 5000 && atomic_load(&s->consumed) < N; i++) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    T_ASSERT(atomic_load(&s->consumed) == N);
-    atomic_store(&s->stop, 1);
-    dg__event_signal(p, &s->ev);
+    feed(p, s, N, 2000, 3000000);
     for (int i = 0; i < NP; i++) {
         int st;
         T_ASSERT(waitpid(pid[i], &st, 0) == pid[i]);

@@ -8,10 +8,23 @@
 
 static dragon_sync_t *make_barrier(int64_t parties, uint8_t *desc)
 {
-    dragon_sync_t *b;
-    T_OK(dragon_sync_create(ts_pool, DRAGON_SYNC_BARRIER, parties, 0, &b));
+    dragon_sync_t *b = ts_make(DRAGON_SYNC_BARRIER, parties, 0);
     ts_desc(b, desc);
     return b;
+}
+
+/* Two children (puids first, first + 1) that wait at the barrier and exit 0
+ * when the wait returns want. */
+static void spawn_two(const uint8_t *desc, int first, dragonError_t want, pid_t kids[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if ((kids[i] = fork()) == 0) {
+            dragon_pool_t *p = ts_child_pool(TS_CHILD_PUID(first + i));
+            dragon_sync_t *s = ts_attach(p, desc);
+            T_EXPECT(dragon_barrier_wait(s, 5000000, NULL), want);
+            _exit(0);
+        }
+    }
 }
 
 /* NPROC processes pass ROUNDS rounds; slot[round][index] counts who got
@@ -74,13 +87,7 @@ static void test_timeout_breaks(void)
     }
     ts_expect_signal(fds[0]);
     /* Wait until the child has arrived, so both are in the same round. */
-    uint64_t waiting = 0;
-    for (int i = 0; i < 5000 && waiting == 0; i++) {
-        T_OK(dragon_barrier_state(b, NULL, &waiting, NULL));
-        if (!waiting)
-            ts_sleep_us(1000);
-    }
-    T_ASSERT(waiting == 1);
+    T_ASSERT(ts_barrier_await(b, 1) == 1);
     T_EXPECT(dragon_barrier_wait(b, 20000, NULL), DRAGON_ERR_TIMEOUT);
     T_ASSERT(ts_wait(pid) == 0);
     int broken;
@@ -90,19 +97,13 @@ static void test_timeout_breaks(void)
     uint64_t ticket;
     T_EXPECT(dragon_barrier_arrive(b, &ticket, NULL), DRAGON_ERR_BROKEN);
     T_OK(dragon_barrier_reset(b));
+    uint64_t waiting;
     T_OK(dragon_barrier_state(b, NULL, &waiting, &broken));
     T_ASSERT(!broken && waiting == 0);
 
     /* Works again: three parties pass. */
     pid_t kids[2];
-    for (int i = 0; i < 2; i++) {
-        if ((kids[i] = fork()) == 0) {
-            dragon_pool_t *p = ts_child_pool(TS_CHILD_PUID(1 + i));
-            dragon_sync_t *s = ts_attach(p, desc);
-            T_OK(dragon_barrier_wait(s, 5000000, NULL));
-            _exit(0);
-        }
-    }
+    spawn_two(desc, 1, DRAGON_OK, kids);
     uint64_t idx;
     T_OK(dragon_barrier_wait(b, 5000000, &idx));
     T_ASSERT(idx < 3);
@@ -121,27 +122,15 @@ static void test_abort_and_reset(void)
         uint8_t desc[DRAGON_DESC_BYTES];
         dragon_sync_t *b = make_barrier(3, desc);
         pid_t kids[2];
-        for (int i = 0; i < 2; i++) {
-            if ((kids[i] = fork()) == 0) {
-                dragon_pool_t *p = ts_child_pool(TS_CHILD_PUID(i));
-                dragon_sync_t *s = ts_attach(p, desc);
-                T_EXPECT(dragon_barrier_wait(s, 5000000, NULL), DRAGON_ERR_BROKEN);
-                _exit(0);
-            }
-        }
-        uint64_t waiting = 0;
-        for (int i = 0; i < 5000 && waiting < 2; i++) {
-            T_OK(dragon_barrier_state(b, NULL, &waiting, NULL));
-            if (waiting < 2)
-                ts_sleep_us(1000);
-        }
-        T_ASSERT(waiting == 2);
+        spawn_two(desc, 0, DRAGON_ERR_BROKEN, kids);
+        T_ASSERT(ts_barrier_await(b, 2) == 2);
         if (use_reset)
             T_OK(dragon_barrier_reset(b));
         else
             T_OK(dragon_barrier_abort(b));
         for (int i = 0; i < 2; i++)
             T_ASSERT(ts_wait(kids[i]) == 0);
+        uint64_t waiting;
         int broken;
         T_OK(dragon_barrier_state(b, NULL, &waiting, &broken));
         T_ASSERT(broken == !use_reset);
@@ -249,21 +238,8 @@ static void test_cancel(void)
     /* The round completes before the caller's deadline handling runs:
      * cancel says OK (the wait succeeded) and the next round is intact. */
     pid_t kids[2];
-    for (int i = 0; i < 2; i++) {
-        if ((kids[i] = fork()) == 0) {
-            dragon_pool_t *p = ts_child_pool(TS_CHILD_PUID(1 + i));
-            dragon_sync_t *s = ts_attach(p, desc);
-            T_OK(dragon_barrier_wait(s, 5000000, NULL));
-            _exit(0);
-        }
-    }
-    waiting = 0;
-    for (int i = 0; i < 5000 && waiting < 2; i++) {
-        T_OK(dragon_barrier_state(b, NULL, &waiting, NULL));
-        if (waiting < 2)
-            ts_sleep_us(1000);
-    }
-    T_ASSERT(waiting == 2);
+    spawn_two(desc, 1, DRAGON_OK, kids);
+    T_ASSERT(ts_barrier_await(b, 2) == 2);
     T_OK(dragon_barrier_arrive(b, &t2, &idx)); /* the last party: the round passes */
     T_ASSERT(idx == 2 && t2 > t);
     for (int i = 0; i < 2; i++)
@@ -304,12 +280,7 @@ static void test_destroy(void)
         T_EXPECT(dragon_barrier_wait(s, 10000000, NULL), DRAGON_ERR_DESTROYED);
         _exit(0);
     }
-    uint64_t waiting = 0;
-    for (int i = 0; i < 5000 && waiting == 0; i++) {
-        T_OK(dragon_barrier_state(b, NULL, &waiting, NULL));
-        if (!waiting)
-            ts_sleep_us(1000);
-    }
+    (void)ts_barrier_await(b, 1);
     T_OK(dragon_sync_destroy(b));
     T_ASSERT(ts_wait(pid) == 0);
 }
@@ -323,9 +294,6 @@ int main(void)
     test_async();
     test_cancel();
     test_destroy();
-    dragon_pool_stats_t st;
-    T_OK(dragon_pool_stats(ts_pool, &st));
-    T_ASSERT(st.num_allocs == 0);
     ts_teardown();
     printf("sync_barrier_test: ok\n");
     return 0;

@@ -250,7 +250,9 @@ dragonError_t dragon_cond_wait(dragon_sync_t *h, int64_t timeout_us)
     return lrc != DRAGON_OK ? lrc : rc;
 }
 
-dragonError_t dragon_cond_notify(dragon_sync_t *h, uint64_t n)
+/* notify's entry: the caller must hold the condition's lock; on success
+ * the condition's record is locked (dg__sync_leave it). */
+static dragonError_t dg__cond_notify_enter(dragon_sync_t *h, dg__sync_t **s)
 {
     if (!h)
         return DRAGON_ERR_INVALID_ARGUMENT;
@@ -259,8 +261,13 @@ dragonError_t dragon_cond_notify(dragon_sync_t *h, uint64_t n)
     dragonError_t rc = dg__sync_lock_check(h->lock);
     if (rc != DRAGON_OK)
         return rc;
+    return dg__sync_enter(h, DG_COND, s);
+}
+
+dragonError_t dragon_cond_notify(dragon_sync_t *h, uint64_t n)
+{
     dg__sync_t *s;
-    rc = dg__sync_enter(h, DG_COND, &s);
+    dragonError_t rc = dg__cond_notify_enter(h, &s);
     if (rc != DRAGON_OK)
         return rc;
     uint64_t woken = 0;
@@ -274,15 +281,8 @@ dragonError_t dragon_cond_notify(dragon_sync_t *h, uint64_t n)
 
 dragonError_t dragon_cond_notify_all(dragon_sync_t *h)
 {
-    if (!h)
-        return DRAGON_ERR_INVALID_ARGUMENT;
-    if (h->kind != DRAGON_SYNC_CONDITION || !h->lock)
-        return DRAGON_ERR_WRONG_KIND;
-    dragonError_t rc = dg__sync_lock_check(h->lock);
-    if (rc != DRAGON_OK)
-        return rc;
     dg__sync_t *s;
-    rc = dg__sync_enter(h, DG_COND, &s);
+    dragonError_t rc = dg__cond_notify_enter(h, &s);
     if (rc != DRAGON_OK)
         return rc;
     dg__cond_wake_all(h->pool, s);

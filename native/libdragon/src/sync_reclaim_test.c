@@ -6,13 +6,6 @@
  * dragon_pool_reclaim of the dead puid every object must work again. */
 #include "sync_testutil.h"
 
-static dragon_sync_t *make(dragonSyncKind_t kind, int64_t value, int64_t max)
-{
-    dragon_sync_t *s;
-    T_OK(dragon_sync_create(ts_pool, kind, value, max, &s));
-    return s;
-}
-
 static uint64_t lock_count(dragon_sync_t *lk, uint64_t *owner)
 {
     uint64_t o, n;
@@ -29,21 +22,6 @@ static int64_t sem_value(dragon_sync_t *s)
     return v;
 }
 
-/* Live tickets of a condition not notified yet (internal view). */
-static uint64_t cond_pending(dragon_sync_t *cond)
-{
-    dg__sync_t *s = dg__sync_rec(cond->pool, cond->offset);
-    int died;
-    T_OK(dg__mutex_lock(&s->lock, &died));
-    T_ASSERT(!died); /* callers made sure any repair happened already */
-    uint64_t n = s->next_ticket - s->wake_upto;
-    for (int i = 0; i < DG_SYNC_HOLDERS; i++)
-        if (s->holders[i].count == DG_COND_CANCELLED && s->holders[i].tag >= s->wake_upto)
-            n--;
-    dg__mutex_unlock(&s->lock);
-    return n;
-}
-
 static uint32_t sleepers(dragon_sync_t *s)
 {
     return atomic_load(&dg__sync_rec(s->pool, s->offset)->changed.sleepers);
@@ -56,13 +34,31 @@ static dragon_reclaim_stats_t reclaim(uint64_t puid)
     return st;
 }
 
+/* A child (puid) that waits on the condition d_cv, holding its lock, after
+ * writing to fd; exits 0 once notified. */
+static pid_t spawn_cond_waiter(const uint8_t *d_cv, uint64_t puid, int fd)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        dragon_pool_t *p = ts_child_pool(puid);
+        dragon_sync_t *c = ts_attach(p, d_cv), *cl;
+        T_OK(dragon_cond_lock(c, &cl));
+        T_OK(dragon_lock_acquire(cl, DRAGON_WAIT_FOREVER));
+        ts_signal(fd);
+        T_OK(dragon_cond_wait(c, 10000000));
+        T_OK(dragon_lock_release(cl));
+        _exit(0);
+    }
+    return pid;
+}
+
 /* ---- a process killed while holding everything ---------------------------- */
 
 static void test_killed_holder(void)
 {
-    dragon_sync_t *lk = make(DRAGON_SYNC_LOCK, 0, 0), *rl = make(DRAGON_SYNC_RLOCK, 0, 0);
-    dragon_sync_t *sem = make(DRAGON_SYNC_SEMAPHORE, 3, 3), *bar = make(DRAGON_SYNC_BARRIER, 3, 0);
-    dragon_sync_t *clk = make(DRAGON_SYNC_LOCK, 0, 0), *cv;
+    dragon_sync_t *lk = ts_make(DRAGON_SYNC_LOCK, 0, 0), *rl = ts_make(DRAGON_SYNC_RLOCK, 0, 0);
+    dragon_sync_t *sem = ts_make(DRAGON_SYNC_SEMAPHORE, 3, 3), *bar = ts_make(DRAGON_SYNC_BARRIER, 3, 0);
+    dragon_sync_t *clk = ts_make(DRAGON_SYNC_LOCK, 0, 0), *cv;
     T_OK(dragon_cond_create(ts_pool, clk, &cv));
     uint8_t d_lk[96], d_rl[96], d_sem[96], d_bar[96], d_cv[96];
     ts_desc(lk, d_lk);
@@ -114,12 +110,7 @@ static void test_killed_holder(void)
     for (int i = 0; i < 5000 && sleepers(lk) == 0; i++)
         ts_sleep_us(1000);
     T_ASSERT(sleepers(lk) == 1);
-    uint64_t waiting = 0;
-    for (int i = 0; i < 5000 && waiting < 2; i++) {
-        T_OK(dragon_barrier_state(bar, NULL, &waiting, NULL));
-        ts_sleep_us(1000);
-    }
-    T_ASSERT(waiting == 2);
+    T_ASSERT(ts_barrier_await(bar, 2) == 2);
 
     kill(holder, SIGKILL);
     kill(sleeper, SIGKILL);
@@ -145,7 +136,7 @@ static void test_killed_holder(void)
     T_ASSERT(broken);
     T_OK(dragon_barrier_reset(bar));
     T_ASSERT(lock_count(clk, NULL) == 0);
-    T_ASSERT(cond_pending(cv) == 0); /* the dead ticket was cancelled */
+    T_ASSERT(ts_cond_pending(cv) == 0); /* the dead ticket was cancelled */
 
     /* Everything works; a reclaim again finds nothing. */
     T_OK(dragon_lock_acquire(lk, 0));
@@ -160,17 +151,7 @@ static void test_killed_holder(void)
 
     /* A live waiter on the condition gets a notify(1) (not lost to the dead
      * ticket). */
-    pid_t w = fork();
-    if (w == 0) {
-        dragon_pool_t *p = ts_child_pool(TS_CHILD_PUID(3));
-        dragon_sync_t *c = ts_attach(p, d_cv), *cl;
-        T_OK(dragon_cond_lock(c, &cl));
-        T_OK(dragon_lock_acquire(cl, DRAGON_WAIT_FOREVER));
-        ts_signal(fds[1]);
-        T_OK(dragon_cond_wait(c, 10000000));
-        T_OK(dragon_lock_release(cl));
-        _exit(0);
-    }
+    pid_t w = spawn_cond_waiter(d_cv, TS_CHILD_PUID(3), fds[1]);
     ts_expect_signal(fds[0]);
     T_OK(dragon_lock_acquire(clk, DRAGON_WAIT_FOREVER)); /* w is waiting now */
     T_OK(dragon_cond_notify(cv, 1));
@@ -188,7 +169,7 @@ static void test_killed_holder(void)
  * watch entry and its doorbell slot. */
 static void test_killed_watcher(void)
 {
-    dragon_sync_t *lk = make(DRAGON_SYNC_LOCK, 0, 0);
+    dragon_sync_t *lk = ts_make(DRAGON_SYNC_LOCK, 0, 0);
     uint8_t d_lk[96];
     ts_desc(lk, d_lk);
     int fds[2];
@@ -220,7 +201,7 @@ static void test_killed_watcher(void)
  * notification on to the next waiter instead of losing it. */
 static void test_notified_then_killed(void)
 {
-    dragon_sync_t *lk = make(DRAGON_SYNC_LOCK, 0, 0), *cv;
+    dragon_sync_t *lk = ts_make(DRAGON_SYNC_LOCK, 0, 0), *cv;
     T_OK(dragon_cond_create(ts_pool, lk, &cv));
     uint8_t d_cv[96];
     ts_desc(cv, d_cv);
@@ -239,28 +220,18 @@ static void test_notified_then_killed(void)
             pause(); /* never looks at its ticket */
     }
     ts_expect_signal(fds[0]);
-    pid_t b = fork();
-    if (b == 0) {
-        dragon_pool_t *p = ts_child_pool(TS_CHILD_PUID(1));
-        dragon_sync_t *c = ts_attach(p, d_cv), *cl;
-        T_OK(dragon_cond_lock(c, &cl));
-        T_OK(dragon_lock_acquire(cl, DRAGON_WAIT_FOREVER));
-        ts_signal(fds[1]);
-        T_OK(dragon_cond_wait(c, 10000000));
-        T_OK(dragon_lock_release(cl));
-        _exit(0);
-    }
+    pid_t b = spawn_cond_waiter(d_cv, TS_CHILD_PUID(1), fds[1]);
     ts_expect_signal(fds[0]);
     T_OK(dragon_lock_acquire(lk, DRAGON_WAIT_FOREVER)); /* b has its ticket */
-    T_ASSERT(cond_pending(cv) == 2);
+    T_ASSERT(ts_cond_pending(cv) == 2);
     T_OK(dragon_cond_notify(cv, 1)); /* goes to a's ticket (first) */
     T_OK(dragon_lock_release(lk));
-    T_ASSERT(cond_pending(cv) == 1);
+    T_ASSERT(ts_cond_pending(cv) == 1);
     kill(a, SIGKILL);
     T_ASSERT(ts_wait(a) == 128 + SIGKILL);
     (void)reclaim(TS_CHILD_PUID(0));
     T_ASSERT(ts_wait(b) == 0); /* woken by the passed-on notification */
-    T_ASSERT(cond_pending(cv) == 0);
+    T_ASSERT(ts_cond_pending(cv) == 0);
     close(fds[0]);
     close(fds[1]);
     T_OK(dragon_sync_destroy(cv));
@@ -280,11 +251,11 @@ typedef struct {
 
 static void objs_make(objs_t *o)
 {
-    o->lk = make(DRAGON_SYNC_LOCK, 0, 0);
-    o->rl = make(DRAGON_SYNC_RLOCK, 0, 0);
-    o->sem = make(DRAGON_SYNC_SEMAPHORE, 2, 2);
-    o->bar = make(DRAGON_SYNC_BARRIER, 2, 0);
-    o->clk = make(DRAGON_SYNC_LOCK, 0, 0);
+    o->lk = ts_make(DRAGON_SYNC_LOCK, 0, 0);
+    o->rl = ts_make(DRAGON_SYNC_RLOCK, 0, 0);
+    o->sem = ts_make(DRAGON_SYNC_SEMAPHORE, 2, 2);
+    o->bar = ts_make(DRAGON_SYNC_BARRIER, 2, 0);
+    o->clk = ts_make(DRAGON_SYNC_LOCK, 0, 0);
     T_OK(dragon_cond_create(ts_pool, o->clk, &o->cv));
     ts_desc(o->lk, o->d_lk);
     ts_desc(o->rl, o->d_rl);
@@ -324,7 +295,7 @@ static void objs_work(objs_t *o)
     T_OK(dragon_lock_acquire(o->clk, 0));
     T_EXPECT(dragon_cond_wait(o->cv, 0), DRAGON_ERR_TIMEOUT);
     T_OK(dragon_lock_release(o->clk));
-    T_ASSERT(cond_pending(o->cv) == 0);
+    T_ASSERT(ts_cond_pending(o->cv) == 0);
 }
 
 typedef enum { OP_LOCK, OP_UNLOCK, OP_RLOCK2, OP_SEM, OP_BARRIER, OP_COND, OP_CREATE } op_t;
@@ -520,7 +491,7 @@ static void test_random_kills(void)
         T_ASSERT(lock_count(o.rl, NULL) == 0);
         T_ASSERT(lock_count(o.clk, NULL) == 0);
         T_ASSERT(sem_value(o.sem) == 2);
-        T_ASSERT(cond_pending(o.cv) == 0);
+        T_ASSERT(ts_cond_pending(o.cv) == 0);
         objs_work(&o);
         close(fds[0]);
         close(fds[1]);
@@ -536,9 +507,6 @@ int main(void)
     test_killed_watcher();
     test_crash_points();
     test_random_kills();
-    dragon_pool_stats_t st;
-    T_OK(dragon_pool_stats(ts_pool, &st));
-    T_ASSERT(st.num_allocs == 0);
     ts_teardown();
     printf("sync_reclaim_test: ok\n");
     return 0;

@@ -7,20 +7,13 @@
 
 #define NPROC 4
 
-static dragon_sync_t *make(dragonSyncKind_t kind, int64_t value, int64_t max)
-{
-    dragon_sync_t *s;
-    T_OK(dragon_sync_create(ts_pool, kind, value, max, &s));
-    return s;
-}
-
 /* N processes increment a plain (non-atomic) counter under the lock with a
  * yield inside the critical section: the total is exact only if the lock
  * excludes. */
 static void test_lock_mutual_exclusion(void)
 {
     enum { ROUNDS = 3000 };
-    dragon_sync_t *lk = make(DRAGON_SYNC_LOCK, 0, 0);
+    dragon_sync_t *lk = ts_make(DRAGON_SYNC_LOCK, 0, 0);
     uint8_t desc[DRAGON_DESC_BYTES];
     ts_desc(lk, desc);
     dragon_alloc_t mem = ts_scratch(64);
@@ -58,7 +51,7 @@ static void test_lock_mutual_exclusion(void)
  * (timeout 0) and a bounded timeout fail while held; unheld release fails. */
 static void test_lock_basics(void)
 {
-    dragon_sync_t *lk = make(DRAGON_SYNC_LOCK, 0, 0);
+    dragon_sync_t *lk = ts_make(DRAGON_SYNC_LOCK, 0, 0);
     uint8_t desc[DRAGON_DESC_BYTES];
     ts_desc(lk, desc);
     T_EXPECT(dragon_lock_release(lk), DRAGON_ERR_NOT_HELD);
@@ -115,7 +108,7 @@ static void test_lock_basics(void)
 
 static void test_rlock(void)
 {
-    dragon_sync_t *rl = make(DRAGON_SYNC_RLOCK, 0, 0);
+    dragon_sync_t *rl = ts_make(DRAGON_SYNC_RLOCK, 0, 0);
     uint8_t desc[DRAGON_DESC_BYTES];
     ts_desc(rl, desc);
     T_EXPECT(dragon_lock_release(rl), DRAGON_ERR_NOT_HELD);
@@ -162,7 +155,7 @@ static void test_rlock(void)
 static void test_semaphore(void)
 {
     /* Counting and the bound. */
-    dragon_sync_t *bs = make(DRAGON_SYNC_SEMAPHORE, 2, 3);
+    dragon_sync_t *bs = ts_make(DRAGON_SYNC_SEMAPHORE, 2, 3);
     int64_t v;
     T_OK(dragon_sem_acquire(bs, 0));
     T_OK(dragon_sem_acquire(bs, 0));
@@ -180,7 +173,7 @@ static void test_semaphore(void)
     T_EXPECT(dragon_sem_release(bs, 0), DRAGON_ERR_INVALID_ARGUMENT);
     T_OK(dragon_sync_destroy(bs));
 
-    dragon_sync_t *us = make(DRAGON_SYNC_SEMAPHORE, 0, -1);
+    dragon_sync_t *us = ts_make(DRAGON_SYNC_SEMAPHORE, 0, -1);
     T_EXPECT(dragon_sem_acquire(us, 0), DRAGON_ERR_TIMEOUT);
     T_OK(dragon_sem_release(us, 1000));
     T_OK(dragon_sem_value(us, &v));
@@ -190,7 +183,7 @@ static void test_semaphore(void)
 
     /* Across processes: never more than 2 inside, every unit comes back. */
     enum { ROUNDS = 500, UNITS = 2 };
-    dragon_sync_t *sem = make(DRAGON_SYNC_SEMAPHORE, UNITS, UNITS);
+    dragon_sync_t *sem = ts_make(DRAGON_SYNC_SEMAPHORE, UNITS, UNITS);
     uint8_t desc[DRAGON_DESC_BYTES];
     ts_desc(sem, desc);
     dragon_alloc_t mem = ts_scratch(64);
@@ -227,7 +220,7 @@ static void test_semaphore(void)
 
 static void test_event(void)
 {
-    dragon_sync_t *ev = make(DRAGON_SYNC_EVENT, 0, 0);
+    dragon_sync_t *ev = ts_make(DRAGON_SYNC_EVENT, 0, 0);
     uint8_t desc[DRAGON_DESC_BYTES];
     ts_desc(ev, desc);
     int set;
@@ -277,7 +270,7 @@ static void test_event(void)
     close(fds[1]);
     T_OK(dragon_sync_destroy(ev));
 
-    dragon_sync_t *ev2 = make(DRAGON_SYNC_EVENT, 1, 0); /* created set */
+    dragon_sync_t *ev2 = ts_make(DRAGON_SYNC_EVENT, 1, 0); /* created set */
     T_OK(dragon_event_wait(ev2, 0));
     T_OK(dragon_sync_destroy(ev2));
 }
@@ -286,8 +279,8 @@ static void test_event(void)
  * with DRAGON_ERR_DESTROYED; every handle of it fails the same way. */
 static void test_destroy_while_waiting(void)
 {
-    dragon_sync_t *objs[3] = {make(DRAGON_SYNC_LOCK, 0, 0), make(DRAGON_SYNC_SEMAPHORE, 0, -1),
-                              make(DRAGON_SYNC_EVENT, 0, 0)};
+    dragon_sync_t *objs[3] = {ts_make(DRAGON_SYNC_LOCK, 0, 0), ts_make(DRAGON_SYNC_SEMAPHORE, 0, -1),
+                              ts_make(DRAGON_SYNC_EVENT, 0, 0)};
     T_OK(dragon_lock_acquire(objs[0], 0));
     for (int k = 0; k < 3; k++) {
         uint8_t desc[DRAGON_DESC_BYTES];
@@ -330,7 +323,7 @@ static void test_watch(void)
     T_OK(dragon_waiter_create(TS_PARENT_PUID, &w));
     int fd;
     T_OK(dragon_waiter_fd(w, &fd));
-    dragon_sync_t *lk = make(DRAGON_SYNC_LOCK, 0, 0), *ev = make(DRAGON_SYNC_EVENT, 0, 0);
+    dragon_sync_t *lk = ts_make(DRAGON_SYNC_LOCK, 0, 0), *ev = ts_make(DRAGON_SYNC_EVENT, 0, 0);
     uint8_t d_lk[DRAGON_DESC_BYTES], d_ev[DRAGON_DESC_BYTES];
     ts_desc(lk, d_lk);
     ts_desc(ev, d_ev);
@@ -408,7 +401,7 @@ static void test_bad_input(void)
     T_OK(dragon_pool_free(ts_pool, a));
 
     /* A sync descriptor whose kind field lies. */
-    dragon_sync_t *lk = make(DRAGON_SYNC_LOCK, 0, 0);
+    dragon_sync_t *lk = ts_make(DRAGON_SYNC_LOCK, 0, 0);
     uint8_t ldesc[DRAGON_DESC_BYTES];
     ts_desc(lk, ldesc);
     T_OK(dg__desc_decode(ldesc, sizeof ldesc, DRAGON_DESC_SYNC, &d));
@@ -430,7 +423,7 @@ static void test_bad_input(void)
     uint64_t t, idx;
     T_EXPECT(dragon_barrier_arrive(lk, &t, &idx), DRAGON_ERR_WRONG_KIND);
     T_EXPECT(dragon_cond_notify(lk, 1), DRAGON_ERR_WRONG_KIND);
-    dragon_sync_t *ev = make(DRAGON_SYNC_EVENT, 0, 0);
+    dragon_sync_t *ev = ts_make(DRAGON_SYNC_EVENT, 0, 0);
     T_EXPECT(dragon_lock_acquire(ev, 0), DRAGON_ERR_WRONG_KIND);
     T_EXPECT(dragon_lock_release(ev), DRAGON_ERR_WRONG_KIND);
     T_EXPECT(dragon_cond_create(ts_pool, ev, &s), DRAGON_ERR_WRONG_KIND);
@@ -482,10 +475,7 @@ int main(void)
     test_destroy_while_waiting();
     test_watch();
     test_bad_input();
-    dragon_pool_stats_t st;
-    T_OK(dragon_pool_stats(ts_pool, &st));
-    T_ASSERT(st.num_allocs == 0); /* every object freed by its destroy */
-    ts_teardown();
+    ts_teardown(); /* also: every object freed by its destroy */
     printf("sync_test: ok\n");
     return 0;
 }

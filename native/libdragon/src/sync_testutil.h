@@ -4,7 +4,6 @@
 #ifndef DG_SYNC_TESTUTIL_H
 #define DG_SYNC_TESTUTIL_H
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -48,19 +47,16 @@ __attribute__((unused)) static void ts_setup(void)
     T_ASSERT(len == DRAGON_DESC_BYTES);
 }
 
-/* Destroys the pool and checks that no segment of this run-time is left. */
+/* Checks that every object was freed by its destroy, destroys the pool and
+ * checks that no segment of this run-time is left. */
 __attribute__((unused)) static void ts_teardown(void)
 {
+    dragon_pool_stats_t st;
+    T_OK(dragon_pool_stats(ts_pool, &st));
+    T_ASSERT(st.num_allocs == 0);
     T_OK(dragon_pool_destroy(ts_pool));
     ts_pool = NULL;
-    char tag[32];
-    snprintf(tag, sizeof tag, "%llx", (unsigned long long)ts_rtid);
-    DIR *d = opendir("/dev/shm");
-    T_ASSERT(d != NULL);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        T_ASSERT(!(strncmp(e->d_name, "dragon-", 7) == 0 && strstr(e->d_name, tag)));
-    closedir(d);
+    t_check_no_segments(ts_rtid);
 }
 
 /* In a child: the pool attached under the child's own puid. */
@@ -69,6 +65,14 @@ __attribute__((unused)) static dragon_pool_t *ts_child_pool(uint64_t puid)
     dragon_pool_t *p;
     T_OK(dragon_pool_attach(ts_pool_desc, DRAGON_DESC_BYTES, ts_rtid, puid, &p));
     return p;
+}
+
+__attribute__((unused)) static dragon_sync_t *ts_make(dragonSyncKind_t kind, int64_t value,
+                                                      int64_t max)
+{
+    dragon_sync_t *s;
+    T_OK(dragon_sync_create(ts_pool, kind, value, max, &s));
+    return s;
 }
 
 __attribute__((unused)) static void ts_desc(const dragon_sync_t *s, uint8_t *buf)
@@ -127,6 +131,36 @@ __attribute__((unused)) static uint64_t ts_await(_Atomic uint64_t *v, uint64_t w
     for (int i = 0; i < 5000 && atomic_load(v) < want; i++)
         ts_sleep_us(1000);
     return atomic_load(v);
+}
+
+/* Polls (up to ~5 s) until at least want parties wait at barrier b; the
+ * number seen. */
+__attribute__((unused)) static uint64_t ts_barrier_await(dragon_sync_t *b, uint64_t want)
+{
+    uint64_t waiting = 0;
+    for (int i = 0; i < 5000; i++) {
+        T_OK(dragon_barrier_state(b, NULL, &waiting, NULL));
+        if (waiting >= want)
+            break;
+        ts_sleep_us(1000);
+    }
+    return waiting;
+}
+
+/* Live tickets of a condition not notified yet, cancelled ones excluded
+ * (internal view). Callers made sure any repair happened already. */
+__attribute__((unused)) static uint64_t ts_cond_pending(dragon_sync_t *cond)
+{
+    dg__sync_t *s = dg__sync_rec(cond->pool, cond->offset);
+    int died;
+    T_OK(dg__mutex_lock(&s->lock, &died));
+    T_ASSERT(!died);
+    uint64_t n = s->next_ticket - s->wake_upto;
+    for (int i = 0; i < DG_SYNC_HOLDERS; i++)
+        if (s->holders[i].count == DG_COND_CANCELLED && s->holders[i].tag >= s->wake_upto)
+            n--;
+    dg__mutex_unlock(&s->lock);
+    return n;
 }
 
 /* Child-side pipe handshake: the child writes one byte when it got where

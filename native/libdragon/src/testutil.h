@@ -2,8 +2,10 @@
  * exits 0 (pass), 1 (fail) or 77 (skip). */
 #ifndef DG_TESTUTIL_H
 #define DG_TESTUTIL_H
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "dragon/dragon.h"
 
@@ -20,4 +22,17 @@
 
 /* A run-time id unique to this test process, so parallel runs never clash. */
 static inline uint64_t t_rtid(void) { return 0x7e570000ULL ^ ((uint64_t)getpid() << 8); }
+
+/* Asserts that no segment of run-time rtid is left in /dev/shm. */
+__attribute__((unused)) static void t_check_no_segments(uint64_t rtid)
+{
+    char hex[32];
+    snprintf(hex, sizeof hex, "%llx", (unsigned long long)rtid);
+    DIR *d = opendir("/dev/shm");
+    T_ASSERT(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        T_ASSERT(!(strncmp(e->d_name, "dragon-", 7) == 0 && strstr(e->d_name, hex)));
+    closedir(d);
+}
 #endif

@@ -11,16 +11,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "internal.h"
-#include "testutil.h"
+#include "channel_testutil.h"
 
 #define NA 10 /* channels in pool A */
 #define NB 3  /* channels in pool B */
-
-typedef struct desc {
-    uint8_t b[DRAGON_DESC_BYTES];
-    size_t len;
-} desc_t;
 
 static dragon_pool_t *make_pool(uint64_t rtid, uint64_t id)
 {
@@ -30,27 +24,11 @@ static dragon_pool_t *make_pool(uint64_t rtid, uint64_t id)
     return p;
 }
 
-static desc_t chan_desc(dragon_channel_t *ch)
-{
-    desc_t d;
-    T_OK(dragon_channel_serialize(ch, d.b, sizeof d.b, &d.len));
-    return d;
-}
-
-static desc_t pool_desc(dragon_pool_t *p)
-{
-    desc_t d;
-    T_OK(dragon_pool_serialize(p, d.b, sizeof d.b, &d.len));
-    return d;
-}
-
 /* The shared record behind a channel handle (white-box checks). */
-static dg__channel_t *chan_rec(dragon_pool_t *p, dragon_channel_t *ch)
+static dg__channel_t *chan_rec_of(dragon_pool_t *p, dragon_channel_t *ch)
 {
     desc_t d = chan_desc(ch);
-    dg__desc_t dd;
-    T_OK(dg__desc_decode(d.b, d.len, DRAGON_DESC_CHANNEL, &dd));
-    return (dg__channel_t *)(p->heap + dd.offset + DG_CHANNEL_SKEW);
+    return chan_rec(p, &d);
 }
 
 static int fd_readable(int fd, int timeout_ms)
@@ -133,7 +111,7 @@ static void test_rings(uint64_t rtid, dragon_pool_t *pa, dragon_pool_t *pb)
     T_OK(dragon_channel_watch(cb[0], w, DRAGON_WATCH_OUT, 40));
     /* re-watching with the same bit is idempotent */
     T_OK(dragon_channel_watch(ca[0], w, DRAGON_WATCH_IN, 0));
-    T_ASSERT(atomic_load(&chan_rec(pa, ca[0])->readable.nwatch) == 1);
+    T_ASSERT(atomic_load(&chan_rec_of(pa, ca[0])->readable.nwatch) == 1);
     T_EXPECT(dragon_channel_watch(ca[0], w, DRAGON_WATCH_IN, 64), DRAGON_ERR_INVALID_ARGUMENT);
     T_EXPECT(dragon_channel_watch(ca[0], w, 0, 1), DRAGON_ERR_INVALID_ARGUMENT);
     /* a watched pool cannot be detached */
@@ -223,7 +201,7 @@ static void test_rings(uint64_t rtid, dragon_pool_t *pa, dragon_pool_t *pb)
         T_OK(dragon_channel_unwatch(ca[i], w, DRAGON_WATCH_IN));
     for (int i = 0; i < NB; i++)
         T_OK(dragon_channel_unwatch(cb[i], w, DRAGON_WATCH_IN | DRAGON_WATCH_OUT));
-    T_ASSERT(atomic_load(&chan_rec(pa, ca[0])->readable.nwatch) == 0);
+    T_ASSERT(atomic_load(&chan_rec_of(pa, ca[0])->readable.nwatch) == 0);
     T_OK(dragon_waiter_forget_pool(w, pa));
     T_OK(dragon_waiter_forget_pool(w, pa)); /* twice is fine */
     T_ASSERT(atomic_load(&pa->watchers) == 0);
@@ -243,7 +221,7 @@ static void test_stale(dragon_pool_t *p)
     enum { NW = DG_EVENT_WATCHERS };
     dragon_channel_t *ch;
     T_OK(dragon_channel_create(p, 4, 64, &ch));
-    dg__channel_t *c = chan_rec(p, ch);
+    dg__channel_t *c = chan_rec_of(p, ch);
     dragon_waiter_t *w[NW + 1];
     for (int i = 0; i <= NW; i++)
         T_OK(dragon_waiter_create(100 + (uint64_t)i, &w[i]));
@@ -284,7 +262,7 @@ static void test_killed_watcher(uint64_t rtid, dragon_pool_t *p)
 {
     dragon_channel_t *ch;
     T_OK(dragon_channel_create(p, 4, 64, &ch));
-    dg__channel_t *c = chan_rec(p, ch);
+    dg__channel_t *c = chan_rec_of(p, ch);
     desc_t dp = pool_desc(p), dc = chan_desc(ch);
     int pipefd[2];
     T_ASSERT(pipe(pipefd) == 0);
@@ -324,18 +302,6 @@ static void test_killed_watcher(uint64_t rtid, dragon_pool_t *p)
     T_OK(dragon_channel_destroy(ch));
 }
 
-static void check_no_segments(uint64_t rtid)
-{
-    char hex[32];
-    snprintf(hex, sizeof hex, "%llx", (unsigned long long)rtid);
-    DIR *d = opendir("/dev/shm");
-    T_ASSERT(d);
-    struct dirent *e;
-    while ((e = readdir(d)))
-        T_ASSERT(!(strncmp(e->d_name, "dragon-", 7) == 0 && strstr(e->d_name, hex)));
-    closedir(d);
-}
-
 int main(void)
 {
     alarm(60);
@@ -352,7 +318,7 @@ int main(void)
     T_EXPECT(dragon_waiter_take(NULL, NULL), DRAGON_ERR_INVALID_ARGUMENT);
     T_OK(dragon_pool_destroy(pa));
     T_OK(dragon_pool_destroy(pb));
-    check_no_segments(rtid);
+    t_check_no_segments(rtid);
     printf("waiter_test: ok\n");
     return 0;
 }
