@@ -2,7 +2,7 @@
 // non-zero exit code, and leaves nothing behind: a missing or unreadable
 // script, a script with a syntax error, one that throws or fails to import
 // at load time, and a default pool that does not fit in /dev/shm.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
@@ -11,6 +11,7 @@ import { dragon, nothingLeft, type DragonResult } from './helpers/dragon.js';
 
 const test = suite('bad input');
 const dir = mkdtempSync(join(tmpdir(), 'dragon-bad-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   writeFileSync(join(dir, name), text);
   return join(dir, name);

@@ -4,11 +4,14 @@
 import * as assert from 'uvu/assert';
 import { suite } from '../helpers/suite.js';
 import { ROOT, dragon, fixture, nothingLeft } from './helpers/dragon.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const test = suite('exit codes');
+// Scratch scripts of the .ts cases, removed after the suite.
+const scratch: string[] = [];
+test.after(() => scratch.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const heads = fixture('heads');
 
 async function expectClean(rtid: string | undefined): Promise<void> {
@@ -48,6 +51,7 @@ for (const [sig, code] of [['SIGKILL', 137], ['SIGTERM', 143], ['SIGSEGV', 139]]
 
 test('a .ts head runs without a build step, with its arguments', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dragon-ts-'));
+  scratch.push(dir);
   const script = join(dir, 'head.ts');
   writeFileSync(script, 'const n: number = 4;\nenum Color { Red }\nconsole.log(`ts ${n} ${Color.Red} ${process.argv.slice(2).join(",")}`);\nprocess.exitCode = n;\n');
   const r = await dragon(script, ['a', 'b c']);
@@ -58,6 +62,7 @@ test('a .ts head runs without a build step, with its arguments', async () => {
 
 test('a TypeScript error is one line saying where', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dragon-ts-'));
+  scratch.push(dir);
   writeFileSync(join(dir, 'bad.mts'), 'const x: number = ;\n');
   const r = await dragon(join(dir, 'bad.mts'));
   assert.is(r.code, 1);
@@ -68,6 +73,7 @@ test('a TypeScript error is one line saying where', async () => {
 
 test('a .ts module as a Process target runs too', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dragon-ts-'));
+  scratch.push(dir);
   writeFileSync(join(dir, 'worker.ts'), 'export function square(n: number): void {\n  console.log(`square ${n * n}`);\n}\n');
   const index = join(ROOT, '.build', 'src', 'index.js');
   writeFileSync(

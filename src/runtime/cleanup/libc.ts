@@ -3,7 +3,7 @@
 // pidfd_send_signal(2) to signal exactly the process whose environment we
 // read, even if its pid is reused meanwhile. Loaded from libc with koffi,
 // without libdragon (the cleanup must work when the build is broken too).
-import koffi from 'koffi';
+import { koffi } from '../core/koffi.js';
 
 type Fn = (...args: any[]) => number;
 
@@ -20,7 +20,7 @@ let libc: { flock: Fn; syscall: Fn } | undefined;
 
 function lib(): { flock: Fn; syscall: Fn } {
   if (!libc) {
-    const c = koffi.load('libc.so.6');
+    const c = koffi().load('libc.so.6');
     libc = {
       flock: c.func('int flock(int fd, int op)') as Fn,
       syscall: c.func('long syscall(long number, ...)') as Fn,
@@ -36,7 +36,7 @@ function lib(): { flock: Fn; syscall: Fn } {
 export function tryLockExclusive(fd: number): boolean {
   for (;;) {
     if (lib().flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
-    const err = koffi.errno();
+    const err = koffi().errno();
     if (err === EWOULDBLOCK) return false;
     if (err !== EINTR) throw new Error(`flock failed (errno ${err})`);
   }
@@ -46,7 +46,7 @@ export function tryLockExclusive(fd: number): boolean {
 export function pidfdOpen(pid: number): number | undefined {
   const fd = Number(lib().syscall(SYS_pidfd_open, 'int', pid, 'uint', 0));
   if (fd >= 0) return fd;
-  return koffi.errno() === ENOSYS ? undefined : -1;
+  return koffi().errno() === ENOSYS ? undefined : -1;
 }
 
 /** Sends `signo` through a pidfd; false if the process already exited. */

@@ -40,14 +40,21 @@ const msgU32 = new Uint32Array(msgBuf);
 const infoOut = new BigUint64Array(2);
 const revents = new Uint32Array(1);
 const countOut = new BigUint64Array(1);
-const msgAddr = addressOf(msgBuf);
 // a uint64_t out-parameter, read as two halves (no BigInt)
 const lenBuf = new ArrayBuffer(8);
 const lenOut = new Uint32Array(lenBuf);
-const lenAddr = addressOf(lenBuf);
 // encode() leaves most values in its scratch buffer: send it by address
 const scratch = encoded.buf;
-const scratchAddr = addressOf(scratch.buffer as ArrayBuffer) + scratch.byteOffset;
+// The addresses of those buffers, taken by the first Channel (koffi is
+// loaded by then; importing the package must not load it).
+let msgAddr = 0;
+let lenAddr = 0;
+let scratchAddr = 0;
+function takeAddresses(): void {
+  msgAddr = addressOf(msgBuf);
+  lenAddr = addressOf(lenBuf);
+  scratchAddr = addressOf(scratch.buffer as ArrayBuffer) + scratch.byteOffset;
+}
 
 // Where small messages are received (see #tryRecv): memory of the binding
 // that C writes to by address (`new ArrayBuffer` memory never moves). One
@@ -113,6 +120,7 @@ export class Channel implements Disposable {
   readonly blockSize: number;
 
   private constructor(ptr: Handle, pool: PoolHandle, created: boolean) {
+    if (msgAddr === 0) takeAddresses();
     this.#ptr = ptr;
     this.#pool = pool;
     this.#created = created;

@@ -1,13 +1,14 @@
 // Who this process is within the run-time: the run-time id (rtid) that
 // names every segment and descriptor, the run-time process id (puid) that
 // owns what this process allocates or holds, and fresh pool ids.
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Errors } from './errors.js';
 
 const RT_ENV = 'DRAGON_RT_UID';
 const PUID_ENV = 'DRAGON_PUID';
 
 let rtidValue: bigint | undefined;
+let rtidChosenHere = false;
 let puidValue: bigint | undefined;
 let poolCounter = 0;
 
@@ -21,20 +22,30 @@ function parseHex(name: string, value: string, bits: number): bigint {
 // The run-time id: DRAGON_RT_UID (hex) when a launcher or parent set it,
 // else a random 48-bit id chosen once and exported, so that every child
 // process started from here (child_process inherits process.env) joins the
-// same run-time.
+// same run-time. Such a run-time has no backend to hold its lock:
+// runtime-lock.ts holds it once this process creates a segment.
 export function runtimeId(): bigint {
   if (rtidValue === undefined) {
     const env = process.env[RT_ENV];
     if (env) {
       rtidValue = parseHex(RT_ENV, env, 64);
     } else {
+      // node:crypto loads here, not at import (~5 ms most processes need not pay).
+      const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
       let id = 0n;
       while (id === 0n) id = BigInt(`0x${randomBytes(6).toString('hex')}`);
       rtidValue = id;
+      rtidChosenHere = true;
       process.env[RT_ENV] = id.toString(16);
     }
   }
   return rtidValue;
+}
+
+/** True when this process chose the run-time id itself: nobody (launcher, parent) set DRAGON_RT_UID. */
+export function choseRuntimeId(): boolean {
+  runtimeId();
+  return rtidChosenHere;
 }
 
 // The run-time process id: DRAGON_PUID when the run-time started this

@@ -16,6 +16,7 @@ import { newPoolId, processId, runtimeId } from './identity.js';
 import { DESC_BYTES, MAX_VIEW_BYTES, native, out, outHandle, type Handle, type NativeAlloc, viewMemory } from './native.js';
 import { Status } from './status.js';
 import { inspectDescriptor } from './descriptor.js';
+import { holdRuntimeLock } from './runtime-lock.js';
 
 let forgetInWaiter: ((pool: PoolHandle) => void) | undefined;
 // waiter.ts registers how to give back the doorbell slot it holds in a pool
@@ -58,6 +59,7 @@ export class PoolHandle {
 
   static create(op: string, bytes: number, poolId: bigint | undefined, hostId: number): PoolHandle {
     const rtid = runtimeId();
+    holdRuntimeLock(); // standalone use: no segment of ours exists without a held lock
     const attrs = new BigUint64Array(5);
     // An automatic id can collide with a stale segment of a dead process
     // that had our pid: take the next one.

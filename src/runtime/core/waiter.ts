@@ -4,7 +4,8 @@
 // refuses an eventfd there) and, on each wake-up, retry only the wait
 // queues whose bit was rung. No thread is parked per operation and the
 // thread never calls into JS.
-import net from 'node:net';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import { check } from './errors.js';
 import { processId } from './identity.js';
 import { dupFd } from './libc.js';
@@ -20,7 +21,7 @@ export interface Drainable {
 export class Waiter {
   private static instance: Waiter | undefined;
   readonly ptr: Handle;
-  private readonly socket: net.Socket;
+  private readonly socket: Socket;
   private pending = 0;
   private readonly active: Array<Set<Drainable> | undefined> = new Array(64);
   private readonly mask = new BigUint64Array(1);
@@ -37,6 +38,8 @@ export class Waiter {
     // The socket gets its own descriptor of the pipe: Node closes it when
     // the socket goes, the waiter closes its own in dragon_waiter_destroy.
     const fd = dupFd(out.i32[0]!);
+    // node:net loads here, not at import (~4 ms a process without waits need not pay).
+    const net = createRequire(import.meta.url)('node:net') as typeof import('node:net');
     this.socket = new net.Socket({ fd: fd >= 0 ? fd : out.i32[0]!, readable: true, writable: false });
     const owned = fd >= 0;
     this.socket.on('data', () => this.ring());
