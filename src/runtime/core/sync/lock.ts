@@ -6,8 +6,7 @@ import { registerTransferable } from '../codec.js';
 import { Errors, check } from '../errors.js';
 import { native } from '../native.js';
 import type { MemoryPool } from '../pool.js';
-import { Status } from '../status.js';
-import { BLOCKED, timeoutMs, timeoutUs, type WaitOptions } from '../wait-queue.js';
+import { timeoutMs, type WaitOptions } from '../wait-queue.js';
 import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
 
 export interface AcquireOptions extends WaitOptions {}
@@ -17,36 +16,12 @@ const ownerOut = new BigUint64Array(2);
 abstract class LockBase extends SyncObject {
   /** Resolves true once acquired, false if `timeout` (ms) passed first. */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    const op = `${this.constructor.name}.acquire`;
-    try {
-      this.live('acquire');
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const ptr = this.ptr;
-    return this.queue.run(
-      {
-        op,
-        attempt: () => {
-          const rc = native.lockAcquire(ptr, 0);
-          if (rc === Status.OK) return true;
-          if (rc === Status.TIMEOUT) return BLOCKED;
-          throw Errors.native(op, rc);
-        },
-        onTimeout: () => false,
-      },
-      options,
-    );
+    return this.acquireWith('acquire', native.lockAcquire, options);
   }
 
   /** Blocks the thread until acquired (true) or `timeout` ms passed (false). */
   acquireSync(options?: { timeout?: number }): boolean {
-    const op = `${this.constructor.name}.acquireSync`;
-    this.live('acquireSync');
-    const rc = native.lockAcquire(this.ptr, timeoutUs(op, options?.timeout));
-    if (rc === Status.TIMEOUT) return false;
-    check(op, rc);
-    return true;
+    return this.acquireSyncWith('acquireSync', native.lockAcquire, options);
   }
 
   release(): void {

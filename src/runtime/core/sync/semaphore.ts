@@ -3,8 +3,6 @@ import { registerTransferable } from '../codec.js';
 import { Errors, check } from '../errors.js';
 import { native } from '../native.js';
 import type { MemoryPool } from '../pool.js';
-import { Status } from '../status.js';
-import { BLOCKED, timeoutUs } from '../wait-queue.js';
 import type { AcquireOptions } from './lock.js';
 import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
 
@@ -33,35 +31,11 @@ export class Semaphore extends SyncObject {
 
   /** Resolves true once a unit was taken, false if `timeout` (ms) passed first. */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    const op = `${this.constructor.name}.acquire`;
-    try {
-      this.live('acquire');
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const ptr = this.ptr;
-    return this.queue.run(
-      {
-        op,
-        attempt: () => {
-          const rc = native.semAcquire(ptr, 0);
-          if (rc === Status.OK) return true;
-          if (rc === Status.TIMEOUT) return BLOCKED;
-          throw Errors.native(op, rc);
-        },
-        onTimeout: () => false,
-      },
-      options,
-    );
+    return this.acquireWith('acquire', native.semAcquire, options);
   }
 
   acquireSync(options?: { timeout?: number }): boolean {
-    const op = `${this.constructor.name}.acquireSync`;
-    this.live('acquireSync');
-    const rc = native.semAcquire(this.ptr, timeoutUs(op, options?.timeout));
-    if (rc === Status.TIMEOUT) return false;
-    check(op, rc);
-    return true;
+    return this.acquireSyncWith('acquireSync', native.semAcquire, options);
   }
 
   /** Adds n units (default 1). */

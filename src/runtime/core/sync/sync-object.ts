@@ -7,7 +7,7 @@ import { DESC_BYTES, native, out, outHandle, type Handle } from '../native.js';
 import { PoolHandle } from '../pool-handle.js';
 import type { MemoryPool } from '../pool.js';
 import { Status } from '../status.js';
-import { WaitQueue } from '../wait-queue.js';
+import { BLOCKED, WaitQueue, timeoutUs, type WaitOptions } from '../wait-queue.js';
 import { bitFor, objectKey, releaseBit } from '../watches.js';
 
 export const SyncKind = {
@@ -149,4 +149,40 @@ export abstract class SyncObject implements Disposable {
   get poolHandle(): PoolHandle {
     return this.#pool;
   }
+  /** The C call behind an acquire-like operation: OK, TIMEOUT, or an error. */
+  // Lock, RLock and Semaphore acquire the same way: try with timeout 0, else
+  // park in the wait queue until the record's "changed" event rings.
+  protected acquireWith(name: string, call: (ptr: Handle, timeoutUs: number) => number, options?: WaitOptions): Promise<boolean> {
+    const op = `${this.constructor.name}.${name}`;
+    try {
+      this.live(name);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ptr = this.ptr;
+    return this.queue.run(
+      {
+        op,
+        attempt: () => {
+          const rc = call(ptr, 0);
+          if (rc === Status.OK) return true;
+          if (rc === Status.TIMEOUT) return BLOCKED;
+          throw Errors.native(op, rc);
+        },
+        onTimeout: () => false,
+      },
+      options,
+    );
+  }
+
+  /** Blocks the thread in C: true once acquired, false when `timeout` ms passed. */
+  protected acquireSyncWith(name: string, call: (ptr: Handle, timeoutUs: number) => number, options?: { timeout?: number }): boolean {
+    const op = `${this.constructor.name}.${name}`;
+    this.live(name);
+    const rc = call(this.ptr, timeoutUs(op, options?.timeout));
+    if (rc === Status.TIMEOUT) return false;
+    check(op, rc);
+    return true;
+  }
 }
+
