@@ -19,6 +19,7 @@ export const PoolSize = z
   })
   .refine((s) => s.endsWith('%') || Number.parseFloat(s) > 0, { message: 'expected a size above 0, like 512M' });
 
+const HEARTBEAT_HELP = 'expected a duration like 20s, 5000ms or 0 (never), at most 1h';
 const GRACE_HELP = 'expected a duration like 2s, 500ms or 2000 (milliseconds), at most 10m';
 
 export const DragonConfig = z.object({
@@ -46,6 +47,20 @@ export const DragonConfig = z.object({
     .default(0),
   /** Workload manager; detected when not given. */
   wlm: z.enum(WLMS, { errorMap: () => ({ message: oneOf(WLMS) }) }).optional(),
+  /** SSH launch: a file naming one host per line. */
+  hostfile: z.string().min(1, 'expected the path of a file naming one host per line').optional(),
+  /** SSH launch: the hosts, comma-separated. */
+  hosts: z
+    .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected host names separated by commas, like node1,node2'))
+    .min(1, 'expected host names separated by commas, like node1,node2')
+    .optional(),
+  /** Milliseconds a node may stay silent before the job ends (0: never). */
+  heartbeatTimeout: z
+    .number({ invalid_type_error: HEARTBEAT_HELP })
+    .int(HEARTBEAT_HELP)
+    .min(0, HEARTBEAT_HELP)
+    .max(3_600_000, HEARTBEAT_HELP)
+    .default(20_000),
 });
 export type DragonConfig = z.infer<typeof DragonConfig>;
 export type DragonConfigInput = z.input<typeof DragonConfig>;
@@ -58,5 +73,8 @@ export const CONFIG_ENV = {
   gracePeriod: 'DRAGON_GRACE_PERIOD',
   nodes: 'DRAGON_NODES',
   wlm: 'DRAGON_WLM',
+  hostfile: 'DRAGON_HOSTFILE',
+  hosts: 'DRAGON_HOSTS',
+  heartbeatTimeout: 'DRAGON_HEARTBEAT_TIMEOUT',
 } as const satisfies Partial<Record<keyof DragonConfig, string>>;
 export type ConfigField = keyof typeof CONFIG_ENV;

@@ -3,6 +3,7 @@
 // these schemas. Every frame carries the protocol version `v`.
 // Byte payloads (process output, stdin) travel as base64 strings.
 import { z } from 'zod';
+import { NodeMessage } from './node.js';
 
 const v = z.literal(1);
 const puid = z.number().int().positive();
@@ -19,6 +20,13 @@ export const Hello = z.object({
   host: z.string().min(1),
   nodeIndex: z.number().int().min(0),
   pid: z.number().int().positive(),
+  /** What the node offers (logged by the frontend, placement input for GS). */
+  info: z.object({
+    cpus: z.number().int().min(1),
+    affinity: z.array(z.number().int().min(0)),
+    memoryLimit: z.number().min(0),
+    gpus: z.array(z.string()),
+  }),
 });
 
 /** The node is up: its default pool exists and Global Services (node 0) takes requests. */
@@ -72,7 +80,13 @@ export const Done = z.object({
   logFile: z.string().nullable(),
 });
 
-export const BackendFrame = z.discriminatedUnion('type', [Hello, Ready, Failed, HeadStarted, Output, HeadExited, Done]);
+/** Answer to a ping: the node is alive and its event loop turns. */
+export const Pong = z.object({ v, type: z.literal('pong') });
+
+/** A message for the backend of node `to` (the frontend passes it on). */
+export const Route = z.object({ v, type: z.literal('route'), to: z.number().int().min(0), msg: NodeMessage });
+
+export const BackendFrame = z.discriminatedUnion('type', [Hello, Ready, Failed, HeadStarted, Output, HeadExited, Done, Pong, Route]);
 export type BackendFrame = z.infer<typeof BackendFrame>;
 
 // ---- frontend -> backend ----------------------------------------------------
@@ -88,7 +102,19 @@ export const Teardown = z.object({
   hasten: z.boolean(),
 });
 
-export const FrontendFrame = z.discriminatedUnion('type', [Stdin, StdinEnd, Teardown]);
+/** Heartbeat: answered with pong; a backend that hears nothing for its timeout tears down. */
+export const Ping = z.object({ v, type: z.literal('ping') });
+
+/** A message from the backend of node `from`. */
+export const Routed = z.object({ v, type: z.literal('routed'), from: z.number().int().min(0), msg: NodeMessage });
+
+/** Every node is up: the node table (index -> host), for placement. */
+export const Nodes = z.object({ v, type: z.literal('nodes'), hosts: z.array(z.string().min(1)).min(1) });
+
+/** A signal the frontend received for the head (a WLM's warning before the time limit). */
+export const SignalHead = z.object({ v, type: z.literal('signal-head'), signal: signalName });
+
+export const FrontendFrame = z.discriminatedUnion('type', [Stdin, StdinEnd, Teardown, Ping, Routed, Nodes, SignalHead]);
 export type FrontendFrame = z.infer<typeof FrontendFrame>;
 
 // ---- how the frontend starts a backend ----------------------------------------
@@ -100,8 +126,14 @@ export const BackendSettings = z.object({
   rtid: z.string().regex(/^[0-9a-f]{1,16}$/),
   /** host:port of the frontend's control listener. */
   frontend: z.string().regex(/^[^:]+:\d+$/),
-  nodeIndex: z.number().int().min(0),
-  poolBytes: z.number().int().positive(),
+  /** This node's index; null: from the launcher's rank variable (one settings text for every node of a step). */
+  nodeIndex: z.number().int().min(0).nullable(),
+  nodeCount: z.number().int().min(1),
+  /** Milliseconds without a frame from the frontend after which the node tears down (0: never). */
+  heartbeatTimeout: z.number().int().min(0),
+  /** Size of the node's default pool; null: each node takes poolSize of its own free /dev/shm. */
+  poolBytes: z.number().int().positive().nullable(),
+  poolSize: z.string(),
   logLevel: z.enum(['error', 'warn', 'info', 'debug']),
   /** Milliseconds between SIGTERM and SIGKILL at teardown. */
   gracePeriod: z.number().int().min(0),
@@ -110,7 +142,7 @@ export const BackendSettings = z.object({
   /** Idle warm interpreters to keep once processes are being started (0: none). */
   warmProcesses: z.number().int().min(0).max(64),
   /**
-   * SCRIPT, on the node that runs the head (node 0). The backend starts it
+   * SCRIPT, run by the backend of node 0 (the others ignore it). It starts it
    * first thing, so the head's own Node start-up overlaps the services'.
    */
   head: z

@@ -36,6 +36,14 @@ export const ProcessSpec = z.object({
   env,
   cwd: z.string().min(1),
   name: z.string().optional(),
+  /** Where to run it; default: the next node, round-robin. */
+  policy: z
+    .object({
+      /** A node's hostname, as the node itself reports it (os.hostname()). */
+      host: z.string().min(1).optional(),
+    })
+    .strict()
+    .optional(),
 });
 export type ProcessSpec = z.infer<typeof ProcessSpec>;
 
@@ -73,6 +81,9 @@ export interface CreateReply {
   pid: number;
   /** Field 22 of /proc/<pid>/stat: tells the process from a later one with the same pid. */
   startTime: string;
+  /** The node it runs on: hostname and index. */
+  host: string;
+  node: number;
 }
 
 export interface JoinReply {

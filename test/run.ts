@@ -3,6 +3,9 @@
 // process under its own run-time id, with a deadline, and a check that it
 // left nothing in /dev/shm. Ends with one "N passed, N failed" line.
 //   node .build/test/run.js [--no-c] [filter...]
+//   node .build/test/run.js --cluster [filter...]   only test/cluster/ (needs
+//     the virtual Slurm cluster up: scripts/virtual-cluster up 3); without
+//     --cluster those files are left out.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
@@ -10,12 +13,13 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { segmentsOf } from './helpers/shm.js';
 
-const FILE_DEADLINE_MS = 90_000;
+const args = process.argv.slice(2);
+const clusterOnly = args.includes('--cluster');
+const FILE_DEADLINE_MS = clusterOnly ? 300_000 : 90_000;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..', '..');
 
-const args = process.argv.slice(2);
-const runC = !args.includes('--no-c');
+const runC = !args.includes('--no-c') && !clusterOnly;
 const filters = args.filter((a) => !a.startsWith('--'));
 
 let passed = 0;
@@ -107,7 +111,9 @@ async function main(): Promise<void> {
   console.log('# TypeScript tests');
   // One run-time id per file: 40 random bits, the file's index below.
   const base = BigInt(`0x${randomBytes(5).toString('hex')}`) | 1n;
-  const files = testFiles(here).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+  const files = testFiles(here)
+    .filter((f) => relative(here, f).startsWith('cluster/') === clusterOnly)
+    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
   for (let i = 0; i < files.length; i++) {
     await runFile(files[i]!, ((base << 8n) | BigInt(i)).toString(16));
   }

@@ -21,8 +21,16 @@ function failure(s: Partial<ConfigSources>): DragonError {
 
 test('defaults', () => {
   assert.equal(resolve({}), {
-    v: 1, script: 'app.mjs', args: [], label: false, logLevel: 'warn', poolSize: '10%', gracePeriod: 2000, nodes: 0,
+    v: 1, script: 'app.mjs', args: [], label: false, logLevel: 'warn', poolSize: '10%', gracePeriod: 2000, nodes: 0, heartbeatTimeout: 20000,
   });
+});
+
+test('multi-node settings: hosts as a list, heartbeat timeout as a duration, bad ones named', () => {
+  const c = resolve({ env: { DRAGON_HOSTS: 'node1, node2,node3', DRAGON_HEARTBEAT_TIMEOUT: '3s' } });
+  assert.equal(c.hosts, ['node1', 'node2', 'node3']);
+  assert.is(c.heartbeatTimeout, 3000);
+  assert.throws(() => resolve({ flags: { hosts: 'node1,bad host' } }), /--hosts.*expected host names separated by commas/);
+  assert.throws(() => resolve({ flags: { heartbeatTimeout: 'soon' } }), /--heartbeat-timeout.*expected a duration/);
 });
 
 test('variables set what flags do not; flags win', () => {

@@ -8,7 +8,7 @@ import { suite } from '../helpers/suite.js';
 
 const test = suite('cli signals');
 const tick = () => new Promise((r) => setTimeout(r, 20));
-const config: DragonConfig = { v: 1, script: 'app.mjs', args: [], label: false, logLevel: 'warn', poolSize: '10%', gracePeriod: 2000, nodes: 0 };
+const config: DragonConfig = { v: 1, script: 'app.mjs', args: [], label: false, logLevel: 'warn', poolSize: '10%', gracePeriod: 2000, nodes: 0, heartbeatTimeout: 20000 };
 
 test('first signal aborts with its name, second hastens, third exits with 128+n', async () => {
   const exits: number[] = [];

@@ -95,7 +95,7 @@ test('the control listener refuses a connection without the token, and logs it; 
   const accepted: BackendConnection[] = [];
   server.onBackend((c) => accepted.push(c));
   const [host, port] = [server.address.split(':')[0]!, Number(server.address.split(':')[1])];
-  const hello = (t: string) => encodeFrame({ v: 1, type: 'hello', token: t, host: 'n0', nodeIndex: 0, pid: 1 });
+  const hello = (t: string) => encodeFrame({ v: 1, type: 'hello', token: t, host: 'n0', nodeIndex: 0, pid: 1, info: { cpus: 2, affinity: [0, 1], memoryLimit: 2 ** 30, gpus: [] } });
   const attempt = (bytes: Buffer) =>
     new Promise<boolean>((resolve) => {
       const s = net.connect({ host, port }, () => s.write(bytes));
@@ -111,6 +111,7 @@ test('the control listener refuses a connection without the token, and logs it; 
   assert.ok(await attempt(hello(token)), 'right token: kept');
   assert.is(accepted.length, 1);
   assert.is(accepted[0]!.host, 'n0');
+  for (const c of accepted) c.close();
   server.close();
   log.close();
   const text = readFileSync(join(dir, 'frontend.log'), 'utf8');

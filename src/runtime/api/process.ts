@@ -9,6 +9,7 @@
 // Python's. exitCode follows the shell: killed by signal n -> 128 + n, and
 // signalCode names the signal.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { CreateReply, JoinReply, ProcessSpec, SignalReply } from '../../../schemas/gs.js';
 import { decode } from '../core/codec.js';
 import { Errors } from '../core/errors.js';
@@ -23,6 +24,13 @@ interface CommonOptions {
   /** Working directory; default: this process's. */
   cwd?: string;
   name?: string;
+  /** Where to run it; default: the next node of the run-time, round-robin. */
+  policy?: ProcessPolicy;
+}
+
+export interface ProcessPolicy {
+  /** A node's hostname (as `hostname` prints it there). */
+  host?: string;
 }
 
 export interface ModuleProcessOptions extends CommonOptions {
@@ -56,6 +64,7 @@ export class Process {
   #puid: number | undefined;
   #pid: number | undefined;
   #startTime: string | undefined;
+  #host: string | undefined;
   #exitCode: number | null = null;
   #signalCode: string | null = null;
   #error: Error | undefined;
@@ -67,6 +76,7 @@ export class Process {
       this.#state = 'started';
       this.#puid = env?.puid;
       this.#pid = process.pid;
+      this.#host = env?.hostname;
       this.#name = env ? (env.name ?? `Process-${env.puid}`) : 'MainProcess';
       return;
     }
@@ -83,6 +93,11 @@ export class Process {
   /** OS process id on its node (once started). */
   get pid(): number | undefined {
     return this.#pid;
+  }
+
+  /** The hostname of the node it runs on (once started). */
+  get host(): string | undefined {
+    return this.#host;
   }
 
   get name(): string {
@@ -115,6 +130,7 @@ export class Process {
       this.#puid = r.puid;
       this.#pid = r.pid;
       this.#startTime = r.startTime;
+      this.#host = r.host;
       this.#state = 'started';
     } catch (err) {
       this.#state = 'new';
@@ -148,6 +164,9 @@ export class Process {
   isAlive(): boolean {
     if (this.#state !== 'started' || this.#pid === undefined) return false;
     if (this.#options === undefined) return true; // the current process
+    // On another node its pid means nothing here: alive until join() saw it end
+    // (`await p.join(0)` asks Global Services afresh).
+    if (this.#host !== undefined && this.#host !== hostname()) return true;
     return alive(this.#pid, this.#startTime);
   }
 
@@ -195,6 +214,14 @@ function checkOptions(o: ProcessOptions): void {
   if (hasCommand && o.args?.some((a) => typeof a !== 'string')) throw Errors.invalidArgument(op, 'a command\'s args must be strings');
   if (o.cwd !== undefined && typeof o.cwd !== 'string') throw Errors.invalidArgument(op, 'cwd must be a string');
   if (o.env !== undefined && (o.env === null || typeof o.env !== 'object')) throw Errors.invalidArgument(op, 'env must be an object of strings');
+  const policy = o.policy as unknown;
+  if (policy !== undefined) {
+    if (policy === null || typeof policy !== 'object') throw Errors.invalidArgument(op, 'policy must be an object like { host: "node2" }');
+    const extra = Object.keys(policy).filter((k) => k !== 'host');
+    if (extra.length) throw Errors.invalidArgument(op, `policy has unknown fields (${extra.join(', ')}); it takes { host }`);
+    const host = (policy as ProcessPolicy).host;
+    if (host !== undefined && (typeof host !== 'string' || host === '')) throw Errors.invalidArgument(op, 'policy.host must be a hostname');
+  }
 }
 
 function buildSpec(o: ProcessOptions, op: string): ProcessSpec {
@@ -204,7 +231,7 @@ function buildSpec(o: ProcessOptions, op: string): ProcessSpec {
     if (v === undefined) delete env[k];
     else env[k] = String(v);
   }
-  const common = { env, cwd: o.cwd ?? process.cwd(), ...(o.name ? { name: o.name } : {}) };
+  const common = { env, cwd: o.cwd ?? process.cwd(), ...(o.name ? { name: o.name } : {}), ...(o.policy?.host ? { policy: { host: o.policy.host } } : {}) };
   if (o.command !== undefined) {
     return { target: { kind: 'command', command: o.command, args: o.args ?? [] }, ...common };
   }

@@ -1,31 +1,45 @@
 // The backend of one node: Local Services and (node 0) Global Services in
-// one Node process, started by the frontend in its own session. It checks
-// in over TCP, creates the node's default pool and GS's request channel,
-// lets the head (started early by main.ts) run, and tears everything down
-// when the head exits, when the frontend asks (Ctrl-C), or when the
-// frontend is gone.
+// one Node process, started by the frontend in its own session (one per
+// node, all in one workload-manager step). It checks in over TCP, creates
+// the node's default pool and its GS request channel, serves its node, and
+// tears everything down when the head exits (node 0), when the frontend
+// asks (Ctrl-C, another node lost), or when the frontend is gone or silent
+// longer than the heartbeat timeout (a node cut off from the job).
+// Between nodes, GS's work travels as node messages (schemas/node.ts)
+// routed by the frontend.
 import { hostname } from 'node:os';
 import type { BackendSettings, FrontendFrame } from '../../../schemas/control.js';
+import type { GsReply } from '../../../schemas/gs.js';
+import { ProcessSpec } from '../../../schemas/gs.js';
+import type { NodeMessage } from '../../../schemas/node.js';
 import { Log } from '../control/log.js';
 import { killStrays } from '../control/strays.js';
 import { removeSegments } from '../control/sweep.js';
 import { Channel } from '../core/channel.js';
+import { decodeValue, encodeValue } from '../core/codec.js';
 import { MemoryPool } from '../core/pool.js';
+import { resolvePoolBytes } from '../launch/pool-size.js';
+import { nodeInfo } from '../wlm/node-info.js';
 import { ControlLink } from './control-link.js';
 import type { EarlyHead } from './early-head.js';
 import { runtimeVars, warmEnv } from './env.js';
-import { GlobalServices, type ProcessRecord } from './global-services.js';
+import { GlobalServices, type Origin, type ProcessRecord } from './global-services.js';
+import { LocalNode } from './local-node.js';
 import { LocalServices } from './local-services.js';
-import type { ManagedProcess } from './managed-process.js';
+import type { ExitInfo, ManagedProcess } from './managed-process.js';
 import { execShim } from './paths.js';
+import { RemoteNode } from './remote-node.js';
+import { RequestPort, hex } from './request-port.js';
 import { RuntimeDir } from './rundir.js';
 
 /** GS's request channel: room for bursts of requests; env-sized ones fit inline. */
 const GS_CAPACITY = 256;
 const GS_BLOCK = 4096;
+const GS_NODE = 0;
 
 export class Backend {
   readonly #s: BackendSettings;
+  readonly #index: number;
   readonly #token: string;
   readonly #host = hostname();
   /** The user's environment, as the frontend had it (NODE_OPTIONS given back). */
@@ -35,16 +49,25 @@ export class Backend {
   #link: ControlLink | undefined;
   #pool: MemoryPool | undefined;
   #ls: LocalServices | undefined;
+  #port: RequestPort | undefined;
+  #local: LocalNode | undefined;
+  /** Node 0 only. */
   #gs: GlobalServices | undefined;
+  readonly #remotes = new Map<number, RemoteNode>();
+  /** Hostname of each node by index, once every node is up. */
+  #hosts: string[] = [];
   readonly #early: EarlyHead | undefined;
   #head: ProcessRecord | undefined;
   #teardown: Promise<void> | undefined;
+  #lastHeard = Date.now();
+  #watchdog: NodeJS.Timeout | undefined;
   #done!: () => void;
   readonly #finished = new Promise<void>((resolve) => (this.#done = resolve));
 
-  /** env: the user's environment (NODE_OPTIONS given back); head: started already by main.ts. */
-  constructor(settings: BackendSettings, token: string, env: Record<string, string | undefined>, head: EarlyHead | undefined) {
+  /** env: the user's environment (NODE_OPTIONS given back); head: started already by main.ts (node 0). */
+  constructor(settings: BackendSettings, index: number, token: string, env: Record<string, string | undefined>, head: EarlyHead | undefined) {
     this.#s = settings;
+    this.#index = index;
     this.#token = token;
     this.#baseEnv = { ...env };
     this.#early = head;
@@ -62,12 +85,13 @@ export class Backend {
       this.#log = new Log(this.#dir.logFile, this.#s.rtid, this.#host, this.#s.logLevel);
       this.#link = await linking;
     } catch (err) {
-      process.stderr.write(`dragon backend: ${(err as Error).message}\n`);
+      process.stderr.write(`dragon backend on ${this.#host}: cannot reach the frontend at ${this.#s.frontend}: ${(err as Error).message}\n`);
       this.#early?.proc.signal('SIGKILL');
       this.#dir?.remove(this.#s.rtid, this.#host, this.#log?.written ?? false);
       return 1;
     }
-    this.#link.send({ type: 'hello', token: this.#token, host: this.#host, nodeIndex: this.#s.nodeIndex, pid: process.pid });
+    this.#link.send({ type: 'hello', token: this.#token, host: this.#host, nodeIndex: this.#index, pid: process.pid, info: infoOf() });
+    this.#startWatchdog();
     try {
       this.#startServices();
     } catch (err) {
@@ -87,14 +111,15 @@ export class Backend {
   #startServices(): void {
     const log = this.#log!;
     const shim = execShim();
-    this.#pool = MemoryPool.create({ bytes: this.#s.poolBytes, poolId: 1 + this.#s.nodeIndex, hostId: this.#s.nodeIndex });
+    const poolBytes = this.#s.poolBytes ?? resolvePoolBytes(this.#s.poolSize);
+    this.#pool = MemoryPool.create({ bytes: poolBytes, poolId: 1 + this.#index, hostId: this.#index });
     const channel = Channel.create({ pool: this.#pool, capacity: GS_CAPACITY, blockSize: GS_BLOCK });
     const rt = runtimeVars({
       rtid: this.#s.rtid,
       defaultPool: this.#pool.serialize(),
       gsChannel: channel.serialize(),
       hostname: this.#host,
-      nodeIndex: this.#s.nodeIndex,
+      nodeIndex: this.#index,
       logLevel: this.#s.logLevel,
     });
     this.#ls = new LocalServices({
@@ -105,15 +130,29 @@ export class Backend {
       warmEnv: warmEnv(this.#baseEnv, rt),
       warmTarget: this.#s.warmProcesses,
     });
-    this.#gs = new GlobalServices({ ls: this.#ls, channel, log, runtimeVars: rt, onExit: (r) => this.#onExit(r) });
-    this.#gs.serve();
-    log.info('backend', `up: pool ${this.#pool.name} (${this.#s.poolBytes} bytes), pid ${process.pid}`);
+    const onGsNode = this.#index === GS_NODE;
+    this.#port = new RequestPort(channel, log, (msg, bytes) => {
+      if (onGsNode) this.#gs!.request(msg, this.#index);
+      else this.#route(GS_NODE, { kind: 'gs-request', data: b64(bytes) });
+    });
+    this.#local = new LocalNode({ ls: this.#ls, port: this.#port, log, runtimeVars: rt, onExit: (puid, exit) => this.#localExit(puid, exit) });
+    if (onGsNode) {
+      this.#gs = new GlobalServices({
+        log,
+        node: (i) => (i === this.#index ? this.#local! : this.#remote(i)),
+        reply: (origin, reply) => this.#reply(origin, reply),
+        onExit: (r) => this.#onExit(r),
+      });
+      if (this.#s.nodeCount === 1) this.#gs.setNodes([this.#host]);
+    }
+    this.#port.serve();
+    log.info('backend', `node ${this.#index} up: pool ${this.#pool.name} (${poolBytes} bytes), pid ${process.pid}`);
     const link = this.#link!;
-    link.send({ type: 'ready', pool: this.#pool.name, poolBytes: this.#s.poolBytes, logFile: this.#dir!.logFile });
+    link.send({ type: 'ready', pool: this.#pool.name, poolBytes, logFile: this.#dir!.logFile });
     const early = this.#early;
-    if (early) {
-      this.#ls.adopt(early.proc);
-      this.#head = this.#gs.adoptHead(early.puid, early.proc);
+    if (early && this.#gs) {
+      this.#local.adopt(early.puid, early.proc);
+      this.#head = this.#gs.adoptHead(early.puid, early.proc.pid);
       early.connect((puid, fd, data) => this.#output(puid, fd, data));
       early.release(rt);
       link.send({ type: 'head-started', puid: early.puid, pid: early.proc.pid });
@@ -121,17 +160,84 @@ export class Backend {
   }
 
   #onFrame(f: FrontendFrame): void {
+    this.#lastHeard = Date.now();
     switch (f.type) {
+      case 'ping':
+        this.#link?.send({ type: 'pong' });
+        return;
+      case 'routed':
+        return this.#onNodeMessage(f.from, f.msg);
+      case 'nodes':
+        this.#hosts = f.hosts;
+        this.#gs?.setNodes(f.hosts);
+        return;
       case 'stdin':
         this.#headStdin()?.write(Buffer.from(f.data, 'base64'));
         return;
       case 'stdin-end':
         this.#headStdin()?.end();
         return;
+      case 'signal-head':
+        if (this.#head && !this.#head.exit) this.#local?.signal(this.#head.puid, f.signal);
+        return;
       case 'teardown':
         void this.teardown(`the frontend asked (${f.signal}${f.hasten ? ', hasten' : ''})`, f.signal as NodeJS.Signals, f.hasten);
         return;
     }
+  }
+
+  #onNodeMessage(from: number, msg: NodeMessage): void {
+    switch (msg.kind) {
+      case 'gs-request':
+        return this.#gs?.request(decodeValue(Buffer.from(msg.data, 'base64'), 'GS request'), from);
+      case 'gs-reply':
+        return this.#port?.replyBytes(msg.reply, Buffer.from(msg.data, 'base64'));
+      case 'start':
+        return this.#startFor(from, msg.puid, msg.parent, msg.spec);
+      case 'started':
+      case 'start-failed':
+        return this.#remotes.get(from)?.answered(msg);
+      case 'exited':
+        return this.#gs?.exited(msg.puid, { code: msg.code, signal: msg.signal, exitCode: msg.exitCode, error: msg.error === null ? null : Buffer.from(msg.error, 'base64') });
+      case 'signal':
+        return this.#local?.signal(msg.puid, msg.signal);
+    }
+  }
+
+  // GS (on node `from`) asks this node to start a process.
+  #startFor(from: number, puid: number, parent: number, specB64: string): void {
+    const fail = (message: string, code: string) => this.#route(from, { kind: 'start-failed', puid, message, code });
+    if (this.#teardown || !this.#local) return fail('the run-time is shutting down: no new processes', 'DRAGON_ERR_SHUTTING_DOWN');
+    const parsed = ProcessSpec.safeParse(decodeValue(Buffer.from(specB64, 'base64'), 'process spec'));
+    if (!parsed.success) return fail(`invalid process spec: ${parsed.error.issues[0]?.message}`, 'DRAGON_ERR_BAD_REQUEST');
+    this.#local.start({ puid, parent, spec: parsed.data }).then(
+      (r) => this.#route(from, { kind: 'started', puid, pid: r.pid, startTime: r.startTime }),
+      (err: Error & { code?: string }) => fail(err.message, err.code ?? 'DRAGON_ERR_SPAWN'),
+    );
+  }
+
+  #localExit(puid: number, exit: ExitInfo): void {
+    if (this.#gs) return this.#gs.exited(puid, exit);
+    this.#route(GS_NODE, { kind: 'exited', puid, code: exit.code, signal: exit.signal, exitCode: exit.exitCode, error: exit.error ? b64(exit.error) : null });
+  }
+
+  #reply(origin: Origin, reply: GsReply): void {
+    if (origin.node === this.#index) return this.#port?.reply(origin.reply, reply);
+    this.#route(origin.node, { kind: 'gs-reply', reply: hex(origin.reply), data: b64(encodeValue(reply, 'GS reply').bytes) });
+  }
+
+  #remote(i: number): RemoteNode {
+    let r = this.#remotes.get(i);
+    if (!r) {
+      r = new RemoteNode(i, this.#hosts[i] ?? `node ${i}`, (msg) => this.#route(i, msg));
+      this.#remotes.set(i, r);
+    }
+    return r;
+  }
+
+  #route(to: number, msg: NodeMessage): void {
+    const link = this.#link;
+    if (link && !link.lost) link.send({ type: 'route', to, msg });
   }
 
   #headStdin(): NodeJS.WritableStream | null {
@@ -143,6 +249,18 @@ export class Backend {
     if (r !== this.#head || !r.exit) return;
     this.#link!.send({ type: 'head-exited', puid: r.puid, exitCode: r.exit.exitCode, signal: r.exit.signal });
     void this.teardown(`the head process exited (${r.exit.signal ?? `code ${r.exit.code}`})`);
+  }
+
+  // A node cut off from the job (its network down, the frontend stopped)
+  // hears nothing: past the timeout it tears itself down.
+  #startWatchdog(): void {
+    const ms = this.#s.heartbeatTimeout;
+    if (ms === 0) return;
+    this.#watchdog = setInterval(() => {
+      const silent = Date.now() - this.#lastHeard;
+      if (silent > ms) void this.teardown(`nothing heard from the frontend for ${Math.round(silent / 1000)} s (heartbeat timeout ${ms / 1000} s)`);
+    }, Math.min(1000, ms / 4));
+    this.#watchdog.unref();
   }
 
   // Output keeps the order of each process's lines; when the frontend does
@@ -174,7 +292,9 @@ export class Backend {
   async #tearDown(reason: string, signal: NodeJS.Signals, hasten: boolean): Promise<void> {
     const log = this.#log;
     log?.info('teardown', reason);
+    clearInterval(this.#watchdog);
     this.#gs?.stopAccepting();
+    for (const r of this.#remotes.values()) r.close();
     let terminated = 0;
     let killed = 0;
     const early = this.#early;
@@ -191,6 +311,7 @@ export class Backend {
     const strays = await killStrays(this.#s.rtid, 0);
     if (strays) log?.warn('teardown', `${strays} processes had left their process groups: killed`);
     this.#gs?.close();
+    this.#port?.close();
     let segments = 0;
     try {
       if (this.#pool) {
@@ -215,4 +336,13 @@ export class Backend {
       await link.close(2000);
     }
   }
+}
+
+function b64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+}
+
+function infoOf(): { cpus: number; affinity: number[]; memoryLimit: number; gpus: string[] } {
+  const i = nodeInfo();
+  return { cpus: i.cpus, affinity: i.affinity, memoryLimit: i.memoryLimit, gpus: i.gpus };
 }

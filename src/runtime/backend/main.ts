@@ -7,6 +7,7 @@
 //   DRAGON_RT_UID   the run-time id
 import { hostname } from 'node:os';
 import type { BackendSettings } from '../../../schemas/control.js';
+import { nodeIndexFromEnv } from '../wlm/rank.js';
 import { EarlyHead, type HeadSpec } from './early-head.js';
 import { FIRST_PUID } from './puids.js';
 
@@ -19,12 +20,23 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
+// ssh/pbsdsh carry no environment: the settings and the token come on stdin or in a file (wlm/secrets.ts).
+if (process.env.DRAGON_SECRETS_STDIN || process.env.DRAGON_SECRETS_FILE) {
+  try {
+    await (await import('../wlm/secrets.js')).loadSecrets();
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}
+
 let raw: Partial<BackendSettings>;
 try {
   raw = JSON.parse(process.env.DRAGON_BACKEND ?? '') as Partial<BackendSettings>;
 } catch (err) {
   fail(`bad or missing DRAGON_BACKEND settings (${(err as Error).message}); the backend is started by \`dragon\`, not by hand`);
 }
+// One settings text for every node of a step: the launcher's rank says which node this is.
+const nodeIndex = typeof raw.nodeIndex === 'number' ? raw.nodeIndex : nodeIndexFromEnv(process.env);
 const token = process.env.DRAGON_TOKEN;
 if (!token) fail('DRAGON_TOKEN is not set; the backend is started by `dragon`, not by hand');
 delete process.env.DRAGON_TOKEN;
@@ -32,15 +44,15 @@ delete process.env.DRAGON_BACKEND;
 const env: Record<string, string | undefined> = { ...process.env };
 if (typeof raw.nodeOptions === 'string') env.NODE_OPTIONS = raw.nodeOptions;
 process.env.DRAGON_RT_UID = String(raw.rtid);
-process.env.DRAGON_PUID = String(SERVICES_PUID + Number(raw.nodeIndex ?? 0)); // read lazily by the binding
+process.env.DRAGON_PUID = String(SERVICES_PUID + nodeIndex); // read lazily by the binding
 
 let head: EarlyHead | undefined;
 try {
-  if (raw.head) {
+  if (raw.head && nodeIndex === 0) {
     head = new EarlyHead(FIRST_PUID, raw.head as HeadSpec, env, {
       rtid: String(raw.rtid),
       hostname: hostname(),
-      nodeIndex: Number(raw.nodeIndex ?? 0),
+      nodeIndex,
       logLevel: String(raw.logLevel ?? 'warn'),
     });
   }
@@ -55,13 +67,18 @@ if (!parsed.success) {
   head?.proc.signal('SIGKILL');
   fail(`bad DRAGON_BACKEND settings (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
 }
-const backend = new Backend(parsed.data, token, env, head);
+const backend = new Backend(parsed.data, nodeIndex, token, env, head);
 
 // Terminal signals never reach us (own session); these come from a person
 // or a workload manager: tear down as for Ctrl-C.
 process.on('SIGTERM', () => void backend.teardown('SIGTERM received'));
 process.on('SIGINT', () => void backend.teardown('SIGINT received'));
 process.on('SIGHUP', () => {});
+// A workload manager's warning before the time limit (sbatch --signal=USR1@60) reaches
+// every task of our step: the frontend forwards such signals to the head; here they
+// must only not kill the backend (Node would start its inspector on SIGUSR1).
+process.on('SIGUSR1', () => {});
+process.on('SIGUSR2', () => {});
 process.on('uncaughtException', (err) => {
   process.stderr.write(`dragon backend: internal error: ${err.stack ?? err}\n`);
   void backend.teardown('internal error', 'SIGTERM', true).finally(() => process.exit(70));

@@ -7,6 +7,7 @@ import { withSignals } from './signals.js';
 export interface RunOptions {
   signal?: AbortSignal;
   hasten?: AbortSignal;
+  relaySignals?: NodeJS.Signals[];
 }
 export type RunDragon = (config: DragonConfig, opts: RunOptions) => Promise<number>;
 
@@ -20,7 +21,8 @@ const EXIT_SAFETY_MS = 100;
 export async function launch(config: DragonConfig, run?: RunDragon): Promise<number> {
   // Loaded here, not at the top: `dragon --help` and config errors need none of it.
   const runDragon = run ?? (await import('../launch/index.js')).runDragon;
-  return withSignals(({ signal, hasten }) => runDragon(config, { signal, hasten }));
+  // SIGUSR1/2 (a workload manager's warning before the time limit) go on to the head.
+  return withSignals(({ signal, hasten }) => runDragon(config, { signal, hasten, relaySignals: ['SIGUSR1', 'SIGUSR2'] }));
 }
 
 /** Sets the exit code and lets the event loop drain (stdout flushes), with a deadline. */

@@ -14,6 +14,9 @@ export interface FlagValues {
   gracePeriod?: string;
   nodes?: string;
   wlm?: string;
+  hostfile?: string;
+  hosts?: string;
+  heartbeatTimeout?: string;
 }
 
 export interface ConfigSources {
@@ -31,6 +34,9 @@ const FROM_TEXT: Record<ConfigField, (text: string) => unknown> = {
   gracePeriod: durationFromText,
   nodes: integerFromText,
   wlm: (t) => t.trim().toLowerCase(),
+  hostfile: (t) => t.trim(),
+  hosts: (t) => t.split(',').map((h) => h.trim()).filter((h) => h !== ''),
+  heartbeatTimeout: durationFromText,
 };
 
 /** "--pool-size" for poolSize: the flags are the fields in kebab case. */

@@ -98,12 +98,12 @@ export class ControlServer {
     server.on('connection', (s) => this.#greet(s));
   }
 
-  static listen(token: string, log: Log): Promise<ControlServer> {
+  static listen(token: string, log: Log, host = '127.0.0.1'): Promise<ControlServer> {
     const server = net.createServer();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      // Single node: loopback. Multi-node will listen on the interface that reaches the nodes.
-      server.listen(0, '127.0.0.1', () => {
+      // listen-address.ts chooses: the loopback alone, or the interface that reaches the nodes.
+      server.listen(0, host, () => {
         server.off('error', reject);
         resolve(new ControlServer(server, token, log));
       });

@@ -1,2 +1,2 @@
 // The frontend as a library: `dragon SCRIPT` is runDragon(config).
-export { runDragon, type RunDragonOptions, type RuntimeInfo } from './run-dragon.js';
+export { runDragon, type RunDragonOptions, type RunStats, type RuntimeInfo } from './run-dragon.js';
