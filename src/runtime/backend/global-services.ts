@@ -175,7 +175,10 @@ export class GlobalServices {
   #place(spec: ProcessSpec, hosts: string[]): number | string {
     const host = spec.policy?.host;
     if (host === undefined) return this.#nextNode++ % hosts.length;
-    const i = hosts.indexOf(host);
+    // node2 and node2.cluster.example name the same node (hostname may print either).
+    const short = (h: string) => h.split('.')[0]!.toLowerCase();
+    let i = hosts.indexOf(host);
+    if (i < 0) i = hosts.findIndex((h) => short(h) === short(host));
     return i >= 0 ? i : `no node named ${host} in this run-time (its nodes: ${hosts.join(', ')})`;
   }
 

@@ -272,6 +272,8 @@ export interface AcrossOptions {
   json?: boolean;
   /** What to run on each node; default cleanupArgv(dryRun). */
   argv?: string[];
+  /** Only these nodes of the allocation (the launcher: the nodes whose backend died); default all. */
+  nodes?: string[];
 }
 
 /**
@@ -301,8 +303,9 @@ export function missingLines(a: Allocation, perNode: boolean, missing: string[],
 
 /** Cleans every node of `a`; resolves to true when every node answered and nothing failed. */
 export async function cleanupAcrossNodes(a: Allocation, o: AcrossOptions): Promise<boolean> {
-  const plans = await launchPlans(a, a.nodes, o.argv ?? cleanupArgv(o.dryRun), o.env, {});
-  const g = new Gathering(a.nodes);
+  const nodes = o.nodes ?? a.nodes;
+  const plans = await launchPlans(a, nodes, o.argv ?? cleanupArgv(o.dryRun), o.env, {});
+  const g = new Gathering(nodes);
   const { exits, timedOut } = await runPlans(plans, g, { deadlineMs: o.deadlineMs, onOther: (l) => o.warn(l) });
 
   for (const out of g.outcomes) {
@@ -315,9 +318,9 @@ export async function cleanupAcrossNodes(a: Allocation, o: AcrossOptions): Promi
     lines.forEach((l) => o.print(l));
     err.forEach((l) => o.warn(l));
   }
-  for (const r of g.stray) o.warn(`${r.host}: ${r.text ?? r.type} (a host outside ${compressHostlist(a.nodes)})`);
+  for (const r of g.stray) o.warn(`${r.host}: ${r.text ?? r.type} (a host outside ${compressHostlist(nodes)})`);
 
   const missing = g.pending();
-  if (missing.length) missingLines(a, plans.length === a.nodes.length, missing, exits, timedOut, o.deadlineMs).forEach((l) => o.warn(l));
+  if (missing.length) missingLines({ ...a, nodes }, plans.length === nodes.length, missing, exits, timedOut, o.deadlineMs).forEach((l) => o.warn(l));
   return g.failedNodes().length === 0;
 }

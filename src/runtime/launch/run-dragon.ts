@@ -80,6 +80,8 @@ const TEARDOWN_MARGIN_MS = 5_000;
 /** After the session: how long the backends' steps may take to exit before they are signalled. */
 const STEP_EXIT_MS = 3_000;
 const DEFAULT_WARM_PROCESSES = 2;
+/** Clean-up of the nodes whose backend died: bounded, the user is waiting. */
+const CLEANUP_MS = 10_000;
 const BACKEND_ENTRY = fileURLToPath(new URL('../backend/main.js', import.meta.url));
 
 export async function runDragon(config: DragonConfig, opts: RunDragonOptions = {}): Promise<number> {
@@ -105,6 +107,8 @@ interface NodeState {
   ready: boolean;
   done: boolean;
   lost: string | undefined;
+  /** Lost by silence (cut off, stopped): no use reaching it for a clean-up. */
+  silent: boolean;
   lastHeard: number;
 }
 
@@ -142,7 +146,7 @@ class Launch {
     names: string[],
     private readonly poolBytes: number | null,
   ) {
-    this.#nodes = names.map((name) => ({ name, conn: undefined, ready: false, done: false, lost: undefined, lastHeard: Date.now() }));
+    this.#nodes = names.map((name) => ({ name, conn: undefined, ready: false, done: false, lost: undefined, silent: false, lastHeard: Date.now() }));
     this.#log = new Log(keptLogFile(this.#rtid, 'frontend'), this.#rtid, this.#host, config.logLevel);
     this.#output = new OutputWriter(
       opts.stdout ?? process.stdout,
@@ -278,6 +282,13 @@ class Launch {
       case 'done':
         node.done = true;
         this.#log.info('control', `${node.conn!.host} torn down: ${f.terminated} processes terminated, ${f.killed} killed, ${f.segmentsRemoved} segments removed`);
+        if (!this.#tearingDown) {
+          // A node tore down on its own: the workload manager signalled the step (scancel,
+          // the time limit). The job ends as if the frontend had been sent SIGTERM.
+          this.#log.warn('control', `${node.name} tore down on its own (signalled by the workload manager?): ending the job`);
+          this.#abortedWith ??= 'SIGTERM';
+          this.#teardownAll('SIGTERM', false);
+        }
         return this.#maybeFinished();
     }
   }
@@ -377,6 +388,7 @@ class Launch {
           if (!n.conn || n.lost || n.done) return;
           if (now - n.lastHeard > timeout) {
             n.conn.close();
+            n.silent = true;
             return this.#lost(i, `silent for ${Math.round((now - n.lastHeard) / 1000)} s, heartbeat timeout ${timeout / 1000} s`);
           }
           this.#send(i, { type: 'ping' });
@@ -469,9 +481,12 @@ class Launch {
     await settlesWithin(Promise.all(running.map((s) => s.exited)), STEP_EXIT_MS);
   }
 
-  // The backend removes all this itself; if it died first, we do (this
-  // machine: the node the frontend runs on). Other nodes: dragon-cleanup.
+  // The backend removes all this itself; if it died first, we do: on this
+  // machine directly, on another node by dragon-cleanup through the
+  // workload manager (only where the node still answers).
   async #sweep(): Promise<void> {
+    const dead = this.#nodes.filter((n) => n.lost && !n.silent && n.conn).map((n) => n.name);
+    if (!this.#local && dead.length) await this.#cleanNodes(dead);
     if (this.#nodes.some((n) => !n.done)) {
       const n = await killStrays(this.#rtid, 200);
       if (n) this.#log.warn('control', `killed ${n} processes the backend left`);
@@ -480,6 +495,17 @@ class Launch {
     const kept = removeRuntimeDir(this.#rtid);
     if (segs.length) this.#log.warn('control', `removed segments the backend left: ${segs.join(', ')}`);
     if (kept.length) this.#log.warn('control', `kept the services' log: ${kept.join(', ')}`);
+  }
+
+  async #cleanNodes(names: string[]): Promise<void> {
+    this.#log.info('control', `dragon-cleanup on ${names.join(', ')}, whose backends died`);
+    const warn = (line: string) => this.#log.warn('cleanup', line);
+    try {
+      const { cleanupAcrossNodes } = await import('../cleanup/across-nodes.js');
+      await cleanupAcrossNodes(this.alloc, { nodes: names, dryRun: false, deadlineMs: CLEANUP_MS, env: this.env, print: warn, warn });
+    } catch (err) {
+      warn(`dragon-cleanup on ${names.join(', ')} failed: ${(err as Error).message}`);
+    }
   }
 
   #removeFiles(): void {
