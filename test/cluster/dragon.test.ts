@@ -146,6 +146,24 @@ if (skip) {
     await assertClean(NODES);
   });
 
+  test('-N larger than the allocation: one line, nothing started', async () => {
+    const r = await dragon(2, ['-N', '3', MULTI, 'exit', '0']);
+    assert.is(r.exitCode, 2, r.stderr);
+    assert.match(r.stderr, /^dragon: -N 3: the allocation has 2 nodes \(node\[1-2\]\)\. Ask for at most 2/);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    await assertClean(NODES);
+  });
+
+  test("the workload manager's SIGTERM to the step (scancel, the time limit) tears down cleanly: exit 143", async () => {
+    const d = startDragon(3, [MULTI, 'hold', '3', 'scancel-test']);
+    await until('the processes to start', () => d.out().includes('HOLDING'));
+    const job = (await cluster(['squeue', '-h', '-o', '%i'])).stdout.trim().split('\n')[0]!;
+    await cluster(['scancel', '--signal=TERM', job]);
+    const r = await d.run;
+    assert.is(r.exitCode, 143, d.err());
+    await assertClean(NODES);
+  });
+
   test('a backend killed with SIGKILL ends the job, naming the node; nothing is left, on its node either', async () => {
     const d = startDragon(3, [MULTI, 'hold', '3', 'kill-test']);
     await until('the processes to start', () => d.out().includes('HOLDING'));

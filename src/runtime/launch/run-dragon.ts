@@ -428,12 +428,9 @@ class Launch {
       if (unfinished.every((n) => !n.conn)) {
         const host = this.#steps.length > 1 ? unfinished[0]!.name : undefined;
         const explained = explainLaunchFailure(this.alloc.kind, code ?? 128, tail, host);
-        this.#fail(
-          Errors.startup(
-            explained ?? `${where} failed to start (${how})${tail ? `: ${lastLine(tail)}` : ''}`,
-            this.#local ? 'Check that dragonhpc is installed completely (`npm install` builds libdragon and the exec shim)' : 'Check the message above; dragonhpc must be installed at the same path on every node',
-          ),
-        );
+        // An explained failure carries its own fix.
+        const hint = explained ? '' : this.#local ? 'Check that dragonhpc is installed completely (`npm install` builds libdragon and the exec shim)' : 'dragonhpc must be installed at the same path on every node';
+        this.#fail(Errors.startup(explained ?? `${where} failed to start (${how})${tail ? `: ${lastLine(tail)}` : ''}`, hint));
       } else {
         const died = Errors.backendLost(`${where} died (${how})${tail ? `: ${lastLine(tail)}` : ''}`, 'Run again; run `dragon-cleanup` if processes or segments were left');
         // This machine: the step is the backend, its exit says it all. A WLM step: "lost node X" said more.
