@@ -24,6 +24,7 @@ const BENCHES = [
   { name: 'ts/cli_startup', kind: 'ts', question: '6. dragon CLI start-up over node' },
   { name: 'runtime/startup', kind: 'ts', question: '7. run-time start-up + teardown over node' },
   { name: 'runtime/process-start', kind: 'ts', question: '8. Process start+join vs child_process.fork' },
+  { name: 'runtime/multinode', kind: 'ts', question: '9. bring-up + teardown on 1-8 Slurm nodes vs srun true' },
 ];
 
 const args = process.argv.slice(2);
