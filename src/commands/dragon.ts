@@ -14,11 +14,11 @@ const env = (name: string) => ` [env: ${name}]`;
 
 export default class Dragon extends Command {
   static override summary = 'Run SCRIPT as the head process of a Dragon run-time.';
-  static override description = `Starts the run-time on this machine (Local and Global Services and the node's default memory pool), runs SCRIPT (.js, .mjs or .ts) with node as the head process, relays stdin to it and the output of every process to stdout/stderr, and exits with the head's exit code (128+n if a signal killed it). When the head exits, every process it started is terminated and every segment removed.
+  static override description = `Starts the run-time (Local and Global Services and the node's default memory pool) on this machine, or inside a Slurm or PBS job on every node of the allocation (one srun step / mpiexec; --hostfile/--hosts: over ssh), runs SCRIPT (.js, .mjs or .ts) with node as the head process, relays stdin to it and the output of every process to stdout/stderr, and exits with the head's exit code (128+n if a signal killed it). When the head exits, every process it started is terminated and every segment removed.
 
 Everything after SCRIPT goes to the script untouched; flags of dragon go before SCRIPT. Each flag can also be set by the DRAGON_* variable shown; a flag wins over its variable.
 
-Ctrl-C or SIGTERM: graceful teardown (SIGTERM to the processes, --grace-period, then SIGKILL); a second one: SIGKILL at once. Service logs: /tmp/dragon-<user>/<run-time id>/logs/ while running.`;
+Ctrl-C or SIGTERM: graceful teardown (SIGTERM to the processes, --grace-period, then SIGKILL); a second one: SIGKILL at once. SIGUSR1/SIGUSR2 are passed on to the head. A node lost during the run (its backend died, or silent for --heartbeat-timeout) ends the job with exit 1. Service logs: /tmp/dragon-<user>/<run-time id>/logs/ while running.`;
 
   static override usage = '[FLAGS] SCRIPT [ARGS...]';
 
@@ -26,6 +26,7 @@ Ctrl-C or SIGTERM: graceful teardown (SIGTERM to the processes, --grace-period, 
     { description: 'Run an example', command: '<%= config.bin %> examples/hello.mjs' },
     { description: 'Arguments after SCRIPT are the script\'s, even flag-like ones', command: '<%= config.bin %> --label app.mjs --verbose -N 3' },
     { description: 'Settings from the environment', command: 'DRAGON_POOL_SIZE=2G DRAGON_LOG_LEVEL=info <%= config.bin %> app.ts' },
+    { description: 'On 3 nodes of a Slurm allocation', command: 'salloc -N 3 <%= config.bin %> --label app.mjs' },
   ];
 
   static override args = {

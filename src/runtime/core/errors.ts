@@ -208,6 +208,13 @@ export const Errors = {
   // ---- the run-time: launcher, services, Process ----------------------------
 
   // A Process API used by a script that `dragon` did not start.
+  otherNode(op: string, kind: string, owner: number, here: number): DragonError {
+    return new DragonError(`${op}: this ${kind} lives on node ${owner} of the run-time and this process runs on node ${here}`, {
+      code: 'DRAGON_ERR_OTHER_NODE',
+      hint: 'Objects are shared across nodes once the libfabric transport exists; until then start the processes that share it on its node (policy: { host })',
+    });
+  },
+
   notInRuntime(op: string): DragonError {
     return new DragonError(`${op}: this process is not part of a Dragon run-time`, {
       code: 'DRAGON_ERR_NOT_IN_RUNTIME',

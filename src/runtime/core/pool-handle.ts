@@ -80,6 +80,8 @@ export class PoolHandle {
     const info = inspectDescriptor(desc, op);
     const own = runtimeId();
     if (info.rtid !== own) throw Errors.foreignRuntime(op, info.rtid, own);
+    const node = thisNode();
+    if (node !== undefined && info.hostId !== BigInt(node)) throw Errors.otherNode(op, info.kind, Number(info.hostId), node);
     const found = cache.get(key(info.rtid, info.poolId));
     if (found) {
       found.refs++;
@@ -180,4 +182,14 @@ export class PoolHandle {
     const rc = destroy ? native.poolDestroy(this.ptr) : native.poolDetach(this.ptr);
     check(destroy ? 'MemoryPool.destroy' : 'MemoryPool.detach', rc);
   }
+}
+
+// The node index the run-time gave this process (DRAGON_NODE_INDEX), if any:
+// a descriptor of another node cannot be attached here (no shared memory
+// between nodes; the cross-node transport will carry such operations).
+function thisNode(): number | undefined {
+  const v = process.env.DRAGON_NODE_INDEX;
+  if (v === undefined || v === '' || process.env.DRAGON_RT_UID === undefined) return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
