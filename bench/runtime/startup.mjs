@@ -29,7 +29,7 @@ main(async () => {
   writeFileSync(
     lib,
     `import { runDragon } from ${JSON.stringify(join(root, 'dist/src/runtime/launch/index.js'))};\n` +
-      `process.exitCode = await runDragon({ v: 1, script: process.argv[2], args: process.argv.slice(3), label: false, logLevel: 'warn', poolSize: '10%', gracePeriod: 2000, nodes: 0, heartbeatTimeout: 20000 });\n`,
+      `process.exitCode = await runDragon({ v: 1, script: process.argv[2], args: process.argv.slice(3), label: false, logLevel: 'warn', poolSize: '10%', gracePeriod: 2000, nodes: 0 });\n`,
   );
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DRAGON_')));
   const variants = [

@@ -16,7 +16,7 @@ import { rmSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { DragonConfig } from '../../../schemas/config.js';
+import { DragonConfig, type DragonConfigInput } from '../../../schemas/config.js';
 import type { BackendFrame, BackendSettings, FrontendFrame } from '../../../schemas/control.js';
 import { Log } from '../control/log.js';
 import { keptLogFile, runtimeDir } from '../control/paths.js';
@@ -84,7 +84,14 @@ const DEFAULT_WARM_PROCESSES = 2;
 const CLEANUP_MS = 10_000;
 const BACKEND_ENTRY = fileURLToPath(new URL('../backend/main.js', import.meta.url));
 
-export async function runDragon(config: DragonConfig, opts: RunDragonOptions = {}): Promise<number> {
+/** config: at least { script }; the rest takes the defaults of `dragon` (schemas/config.ts). */
+export async function runDragon(input: DragonConfigInput, opts: RunDragonOptions = {}): Promise<number> {
+  const parsed = DragonConfig.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw Errors.badConfig(`runDragon config.${issue.path.join('.')}`, undefined, issue.message);
+  }
+  const config = parsed.data;
   const env = opts.env ?? process.env;
   const script = checkScript(config.script);
   const alloc = await detectAllocation({
