@@ -25,6 +25,8 @@ const BENCHES = [
   { name: 'runtime/startup', kind: 'ts', question: '7. run-time start-up + teardown over node' },
   { name: 'runtime/process-start', kind: 'ts', question: '8. Process start+join vs child_process.fork' },
   { name: 'runtime/multinode', kind: 'ts', question: '9. bring-up + teardown on 1-8 Slurm nodes vs srun true' },
+  { name: 'transport_rtt', kind: 'c', question: '10. transport agents on loopback vs fi_pingpong (C)', needs: 'libfabric' },
+  { name: 'runtime/transport', kind: 'ts', question: '11. cross-node Channel round trip and bandwidth vs fi_pingpong' },
 ];
 
 const args = process.argv.slice(2);
@@ -68,6 +70,10 @@ if (chosen.some((b) => b.kind === 'ts')) {
 }
 
 function run(b) {
+  if (b.needs && b.kind === 'c' && !existsSync(cBin(b.name))) {
+    console.log(`== ${b.name}: SKIP (not built: ${b.needs} was missing when libdragon was built)`);
+    return Promise.resolve({ code: 0, out: '' });
+  }
   const [cmd, argv] = b.kind === 'c' ? [cBin(b.name), flags] : [process.execPath, [tsBin(b.name), ...flags]];
   return new Promise((resolve) => {
     let out = '';

@@ -36,6 +36,12 @@ export const Ready = z.object({
   pool: z.string(),
   poolBytes: z.number().int().positive(),
   logFile: z.string(),
+  /**
+   * The node's transport agent (cross-node channels): its libfabric provider
+   * and endpoint address (hex of fi_getname); null: none on this node (one
+   * node, or libdragon built without libfabric).
+   */
+  transport: z.object({ provider: z.string().min(1), address: z.string().regex(/^[0-9a-f]+$/, 'hex') }).nullable(),
 });
 
 /** The backend could not start (it cleans up after itself, then exits). */
@@ -109,12 +115,21 @@ export const Ping = z.object({ v, type: z.literal('ping') });
 export const Routed = z.object({ v, type: z.literal('routed'), from: z.number().int().min(0), msg: NodeMessage });
 
 /** Every node is up: the node table (index -> host), for placement. */
-export const Nodes = z.object({ v, type: z.literal('nodes'), hosts: z.array(z.string().min(1)).min(1) });
+export const Nodes = z.object({
+  v,
+  type: z.literal('nodes'),
+  hosts: z.array(z.string().min(1)).min(1),
+  /** Each node's transport agent address by index (null: none there), for the agents' peer table. */
+  transports: z.array(z.string().nullable()),
+});
+
+/** Node `node` is lost (teardown follows): the transport agent fails operations on its channels at once. */
+export const NodeLost = z.object({ v, type: z.literal('node-lost'), node: z.number().int().min(0) });
 
 /** A signal the frontend received for the head (a WLM's warning before the time limit). */
 export const SignalHead = z.object({ v, type: z.literal('signal-head'), signal: signalName });
 
-export const FrontendFrame = z.discriminatedUnion('type', [Stdin, StdinEnd, Teardown, Ping, Routed, Nodes, SignalHead]);
+export const FrontendFrame = z.discriminatedUnion('type', [Stdin, StdinEnd, Teardown, Ping, Routed, Nodes, NodeLost, SignalHead]);
 export type FrontendFrame = z.infer<typeof FrontendFrame>;
 
 // ---- how the frontend starts a backend ----------------------------------------

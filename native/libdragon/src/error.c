@@ -36,6 +36,10 @@ static const struct {
     [DRAGON_ERR_WRONG_KIND] = {"DRAGON_ERR_WRONG_KIND",
                                "descriptor or handle names another kind of object"},
     [DRAGON_ERR_INTERNAL] = {"DRAGON_ERR_INTERNAL", "internal error in libdragon (a bug)"},
+    [DRAGON_ERR_PEER_LOST] = {"DRAGON_ERR_PEER_LOST",
+                              "the node holding the object is unreachable (its agent or node died)"},
+    [DRAGON_ERR_NO_TRANSPORT] = {"DRAGON_ERR_NO_TRANSPORT",
+                                 "object of another node, and no transport agent on this node"},
 };
 
 const char *dragon_strerror(dragonError_t err)

@@ -10,6 +10,8 @@ export const ENV = {
   hostname: 'DRAGON_HOSTNAME',
   nodeIndex: 'DRAGON_NODE_INDEX',
   logLevel: 'DRAGON_LOG_LEVEL',
+  /** The node's transport gateway channel (cross-node channels); absent: none on this node. */
+  gateway: 'DRAGON_GATEWAY',
 } as const;
 
 export interface RuntimeEnv {

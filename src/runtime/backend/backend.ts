@@ -31,6 +31,7 @@ import { execShim } from './paths.js';
 import { RemoteNode } from './remote-node.js';
 import { RequestPort, hex } from './request-port.js';
 import { RuntimeDir } from './rundir.js';
+import { TransportAgent, agentBinary } from './transport-agent.js';
 
 /** GS's request channel: room for bursts of requests; env-sized ones fit inline. */
 const GS_CAPACITY = 256;
@@ -48,6 +49,8 @@ export class Backend {
   #dir: RuntimeDir | undefined;
   #link: ControlLink | undefined;
   #pool: MemoryPool | undefined;
+  /** The transport agent (jobs of more than one node, libdragon built with libfabric). */
+  #agent: TransportAgent | undefined;
   #ls: LocalServices | undefined;
   #port: RequestPort | undefined;
   #local: LocalNode | undefined;
@@ -93,7 +96,7 @@ export class Backend {
     this.#link.send({ type: 'hello', token: this.#token, host: this.#host, nodeIndex: this.#index, pid: process.pid, info: infoOf() });
     this.#startWatchdog();
     try {
-      this.#startServices();
+      await this.#startServices();
     } catch (err) {
       const e = err as { message?: string; code?: string };
       this.#log.error('backend', `start-up failed: ${e.message}`);
@@ -108,16 +111,43 @@ export class Backend {
     return 0;
   }
 
-  #startServices(): void {
+  async #startServices(): Promise<void> {
     const log = this.#log!;
     const shim = execShim();
     const poolBytes = this.#s.poolBytes ?? resolvePoolBytes(this.#s.poolSize);
     this.#pool = MemoryPool.create({ bytes: poolBytes, poolId: 1 + this.#index, hostId: this.#index });
+    // Cross-node channels: the agent (and its gateway channel) exists before
+    // any process of the node starts, so every one finds DRAGON_GATEWAY.
+    const bin = this.#s.nodeCount > 1 ? agentBinary() : undefined;
+    if (this.#s.nodeCount > 1 && !bin) log.warn('transport', 'no transport agent (libdragon was built without libfabric): cross-node channels are off');
+    if (bin) {
+      const addr = this.#link!.localAddress;
+      if (!addr) throw new Error('the control connection has no local address for the transport agent');
+      const agent = await TransportAgent.start(bin, {
+        rtid: this.#s.rtid,
+        token: this.#token,
+        node: this.#index,
+        pool: this.#pool.serialize(),
+        addr: addr.replace(/^::ffff:/, ''),
+        provider: this.#baseEnv.DRAGON_TRANSPORT_PROVIDER || undefined,
+        logLevel: this.#s.logLevel,
+        log,
+        env: this.#baseEnv,
+        onExit: (why) => void this.teardown(why),
+      });
+      this.#agent = agent;
+      if (this.#teardown) {
+        // torn down while the agent started: nothing more to start
+        await agent.stop();
+        return;
+      }
+    }
     const channel = Channel.create({ pool: this.#pool, capacity: GS_CAPACITY, blockSize: GS_BLOCK });
     const rt = runtimeVars({
       rtid: this.#s.rtid,
       defaultPool: this.#pool.serialize(),
       gsChannel: channel.serialize(),
+      gateway: this.#agent?.gateway,
       hostname: this.#host,
       nodeIndex: this.#index,
       logLevel: this.#s.logLevel,
@@ -148,7 +178,8 @@ export class Backend {
     this.#port.serve();
     log.info('backend', `node ${this.#index} up: pool ${this.#pool.name} (${poolBytes} bytes), pid ${process.pid}`);
     const link = this.#link!;
-    link.send({ type: 'ready', pool: this.#pool.name, poolBytes, logFile: this.#dir!.logFile });
+    const transport = this.#agent ? { provider: this.#agent.provider, address: this.#agent.address } : null;
+    link.send({ type: 'ready', pool: this.#pool.name, poolBytes, logFile: this.#dir!.logFile, transport });
     const early = this.#early;
     if (early && this.#gs) {
       this.#local.adopt(early.puid, early.proc);
@@ -170,6 +201,11 @@ export class Backend {
       case 'nodes':
         this.#hosts = f.hosts;
         this.#gs?.setNodes(f.hosts);
+        this.#agent?.peers(f.transports.flatMap((address, node) => (address && node !== this.#index ? [{ node, address }] : [])));
+        return;
+      case 'node-lost':
+        this.#log?.warn('transport', `node ${f.node} is lost`);
+        this.#agent?.lost(f.node);
         return;
       case 'stdin':
         this.#headStdin()?.write(Buffer.from(f.data, 'base64'));
@@ -308,6 +344,8 @@ export class Backend {
       const head = this.#head && !this.#head.exit ? { puid: this.#head.puid, signal } : undefined;
       ({ terminated, killed } = await this.#ls.terminateAll(hasten ? 0 : this.#s.gracePeriod, head));
     }
+    // the agent served the processes until they ended; it goes before the strays are killed (it is one)
+    await this.#agent?.stop();
     const strays = await killStrays(this.#s.rtid, 0);
     if (strays) log?.warn('teardown', `${strays} processes had left their process groups: killed`);
     this.#gs?.close();

@@ -47,6 +47,11 @@ export class ControlLink {
     });
   }
 
+  /** This end's IP address: the interface the node reaches the frontend through (the transport agent binds to it). */
+  get localAddress(): string | undefined {
+    return this.#socket.localAddress;
+  }
+
   get lost(): boolean {
     return this.#lost;
   }

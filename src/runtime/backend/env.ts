@@ -13,6 +13,8 @@ import { ENV } from '../api/runtime-env.js';
 const SCRUB_NAMES = new Set([
   'DRAGON_TOKEN',
   'DRAGON_BACKEND',
+  // set by this node's services when it has a transport agent, never inherited
+  'DRAGON_GATEWAY',
   'DRAGON_PARENT_PUID',
   'DRAGON_PROCESS_NAME',
   'SLURM_PROCID',
@@ -39,6 +41,8 @@ export interface RuntimeVars {
   rtid: string;
   defaultPool: Uint8Array;
   gsChannel: Uint8Array;
+  /** The transport agent's gateway channel (cross-node channels), when the node has one. */
+  gateway?: Uint8Array | undefined;
   hostname: string;
   nodeIndex: number;
   logLevel: string;
@@ -51,7 +55,9 @@ export interface Identity {
 }
 
 export function runtimeVars(rt: RuntimeVars): Record<string, string> {
+  const gateway: Record<string, string> = rt.gateway ? { [ENV.gateway]: Buffer.from(rt.gateway).toString('base64') } : {};
   return {
+    ...gateway,
     [ENV.rtid]: rt.rtid,
     [ENV.defaultPool]: Buffer.from(rt.defaultPool).toString('base64'),
     [ENV.gsChannel]: Buffer.from(rt.gsChannel).toString('base64'),

@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const procEntry = join(here, '..', 'proc', 'main.js');
 
 // The nearest directory above this file whose package.json is dragonhpc's.
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = here;
   for (;;) {
     const pkg = join(dir, 'package.json');

@@ -9,7 +9,9 @@ import { Errors, check } from './errors.js';
 import { asDescriptor, expectKind, inspectDescriptor } from './descriptor.js';
 import { MessageView } from './message-view.js';
 import { DESC_BYTES, addressOf, native, out, outHandle, type Handle, type NativeAlloc } from './native.js';
-import { PoolHandle } from './pool-handle.js';
+import { PoolHandle, thisNode } from './pool-handle.js';
+import { RemoteChannel } from './remote-channel.js';
+import { runtimeId } from './identity.js';
 import type { MemoryPool } from './pool.js';
 import { Status } from './status.js';
 import { BLOCKED, WaitQueue, timeoutMs, timeoutUs, type OpSpec, type WaitOptions, type Watch } from './wait-queue.js';
@@ -93,7 +95,7 @@ function scratchFor(blockSize: number): RecvArea {
 
 const DONE: Promise<void> = Promise.resolve();
 
-// What a receive returns.
+// What a receive returns (remote-channel.ts's RecvMode has the same numbers).
 const enum Mode {
   Value,
   Bytes,
@@ -107,19 +109,31 @@ export class Channel implements Disposable {
   static readonly POLL_EMPTY = 4;
   static readonly POLL_FULL = 8;
 
-  #ptr: Handle;
-  #pool: PoolHandle;
+  #ptr!: Handle;
+  #pool!: PoolHandle;
   #state: 'open' | 'detached' | 'destroyed' = 'open';
   readonly #created: boolean;
   readonly #desc: Uint8Array;
-  readonly #key: string;
-  readonly #recvQ: WaitQueue;
-  readonly #sendQ: WaitQueue;
+  readonly #key!: string;
+  readonly #recvQ!: WaitQueue;
+  readonly #sendQ!: WaitQueue;
   #pollQ: WaitQueue | undefined;
+  /** A channel of another node: every operation goes through the transport (remote-channel.ts). */
+  readonly #remote: RemoteChannel | undefined;
+  /** Messages the channel holds (0 for a channel of another node: not known here). */
   readonly capacity: number;
+  /** Inline bytes per message (0 for a channel of another node). */
   readonly blockSize: number;
 
-  private constructor(ptr: Handle, pool: PoolHandle, created: boolean) {
+  private constructor(ptr: Handle, pool: PoolHandle, created: boolean, remote?: RemoteChannel) {
+    if (remote) {
+      this.#remote = remote;
+      this.#created = false;
+      this.#desc = remote.desc;
+      this.capacity = 0;
+      this.blockSize = 0;
+      return;
+    }
     if (msgAddr === 0) takeAddresses();
     this.#ptr = ptr;
     this.#pool = pool;
@@ -152,7 +166,12 @@ export class Channel implements Disposable {
   /** Attaches a channel from its descriptor, mapping its pool if this process has not yet. */
   static attach(desc: Uint8Array): Channel {
     const op = 'Channel.attach';
-    expectKind(inspectDescriptor(desc, op), 'channel', op);
+    const info = inspectDescriptor(desc, op);
+    expectKind(info, 'channel', op);
+    const node = thisNode();
+    if (node !== undefined && info.hostId !== BigInt(node) && info.rtid === runtimeId()) {
+      return new Channel(0, undefined as unknown as PoolHandle, false, new RemoteChannel(desc.slice(), Number(info.hostId)));
+    }
     const pool = PoolHandle.acquire(asDescriptor(desc, op), op);
     const rc = native.channelAttach(pool.ptr, desc, desc.length, out.u64);
     if (rc !== Status.OK) {
@@ -163,6 +182,11 @@ export class Channel implements Disposable {
     pool.retainObject();
     pool.release();
     return new Channel(ptr, pool, false);
+  }
+
+  /** The node this channel lives on, when it is another node's (its operations go through the transport). */
+  get remoteNode(): number | undefined {
+    return this.#remote?.node;
   }
 
   /** The descriptor: 96 bytes another process passes to Channel.attach(). */
@@ -177,6 +201,7 @@ export class Channel implements Disposable {
     const op = 'Channel.send';
     try {
       this.#live(op);
+      if (this.#remote) return this.#remote.send(op, value, false, options);
       encode(value, op);
     } catch (err) {
       return Promise.reject(err);
@@ -189,6 +214,7 @@ export class Channel implements Disposable {
     try {
       this.#live(op);
       checkBytes(bytes, op);
+      if (this.#remote) return this.#remote.send(op, bytes, true, options);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -198,6 +224,7 @@ export class Channel implements Disposable {
   sendSync(value: unknown, options?: SendOptions): void {
     const op = 'Channel.sendSync';
     this.#live(op);
+    if (this.#remote) return this.#remote.sendSync(op, value, false, options);
     encode(value, op);
     this.#sendSync(op, encoded.buf, encoded.len, options);
   }
@@ -206,6 +233,7 @@ export class Channel implements Disposable {
     const op = 'Channel.sendBytesSync';
     this.#live(op);
     checkBytes(bytes, op);
+    if (this.#remote) return this.#remote.sendSync(op, bytes, true, options);
     this.#sendSync(op, bytes, bytes.length, options);
   }
 
@@ -217,6 +245,7 @@ export class Channel implements Disposable {
   sendAllocationSync(allocation: Allocation, options?: SendOptions & { length?: number }): void {
     const op = 'Channel.sendAllocationSync';
     this.#live(op);
+    if (this.#remote) return this.#remote.sendAllocationSync(op, allocation, options);
     const len = options?.length ?? allocation.size;
     const rc = native.channelSendAlloc(this.#ptr, allocation.ref, len, timeoutUs(op, options?.timeout));
     if (rc === Status.TIMEOUT) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
@@ -293,6 +322,7 @@ export class Channel implements Disposable {
     try {
       this.#live(op);
       checkBytes(buf, op);
+      if (this.#remote) return this.#remote.recvBytesInto(op, buf, options);
       if (options?.signal?.aborted) throw Errors.aborted(op, options.signal.reason);
       if (this.#recvQ.size === 0) {
         const n = this.#tryRecvInto(op, buf, 0);
@@ -317,6 +347,7 @@ export class Channel implements Disposable {
     const op = 'Channel.recvBytesIntoSync';
     this.#live(op);
     checkBytes(buf, op);
+    if (this.#remote) return this.#remote.recvBytesIntoSync(op, buf, options);
     const n = this.#tryRecvInto(op, buf, options === undefined ? -1 : timeoutUs(op, options.timeout));
     if (n < 0) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
     return n;
@@ -326,6 +357,7 @@ export class Channel implements Disposable {
     let tried = false;
     try {
       this.#live(op);
+      if (this.#remote) return this.#remote.recv(op, mode as number as 0 | 1 | 2 | 3, options);
       if (options?.signal?.aborted) throw Errors.aborted(op, options.signal.reason);
       if (this.#recvQ.size === 0) {
         const r = this.#tryRecv(op, mode, 0);
@@ -341,6 +373,7 @@ export class Channel implements Disposable {
 
   #recvSync(op: string, mode: Mode, options: RecvOptions | undefined): unknown {
     this.#live(op);
+    if (this.#remote) return this.#remote.recvSync(op, mode as number as 0 | 1 | 2 | 3, options);
     const r = this.#tryRecv(op, mode, options === undefined ? -1 : timeoutUs(op, options.timeout));
     if (r === BLOCKED) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
     return r;
@@ -419,6 +452,7 @@ export class Channel implements Disposable {
   /** Messages queued now. */
   count(): number {
     this.#live('Channel.count');
+    if (this.#remote) return this.#remote.count('Channel.count');
     check('Channel.count', native.channelCount(this.#ptr, countOut));
     return Number(countOut[0]);
   }
@@ -428,6 +462,7 @@ export class Channel implements Disposable {
     const op = 'Channel.poll';
     try {
       this.#live(op);
+      if (this.#remote) return this.#remote.poll(op, events, options);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -449,6 +484,7 @@ export class Channel implements Disposable {
   pollSync(events: number = Channel.POLL_IN, options?: PollOptions): number {
     const op = 'Channel.pollSync';
     this.#live(op);
+    if (this.#remote) return this.#remote.pollSync(op, events, options);
     const rc = native.channelPoll(this.#ptr, events, timeoutUs(op, options?.timeout), revents);
     if (rc !== Status.OK && rc !== Status.TIMEOUT) throw Errors.native(op, rc);
     return revents[0]! & events;
@@ -476,6 +512,12 @@ export class Channel implements Disposable {
   #close(how: 'detached' | 'destroyed'): void {
     const op = how === 'destroyed' ? 'Channel.destroy' : 'Channel.detach';
     this.#live(op);
+    const remote = this.#remote;
+    if (remote) {
+      if (how === 'destroyed') throw Errors.remoteDestroy(op, remote.node, thisNode() ?? -1);
+      this.#state = how;
+      return remote.detach(op);
+    }
     this.#state = how;
     for (const q of [this.#recvQ, this.#sendQ, this.#pollQ]) q?.failAll(() => Errors.closedWhilePending('channel', op, how));
     releaseBit(this.#key);

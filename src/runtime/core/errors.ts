@@ -53,6 +53,9 @@ export class DragonError extends Error {
   }
 }
 
+/** The fix when cross-node channels are off (no transport agent on the node). */
+export const NO_TRANSPORT_FIX = 'libdragon was built without libfabric: apt-get install libfabric-dev, then npm rebuild';
+
 // What to do about each native status, phrased for the user.
 const hints: Partial<Record<number, string>> = {
   [Status.TIMEOUT]: 'Pass a longer { timeout } (milliseconds) or none to wait for ever',
@@ -77,6 +80,9 @@ const hints: Partial<Record<number, string>> = {
   [Status.BUSY]: 'Detach or destroy what still uses it first',
   [Status.WRONG_KIND]: 'The descriptor names another kind of object: attach it with the matching class',
   [Status.INTERNAL]: 'This is a bug in libdragon: please report it with the steps that led here',
+  [Status.PEER_LOST]:
+    'The node holding the object (or its transport agent) is gone: the job is losing that node; see the services\' log',
+  [Status.NO_TRANSPORT]: NO_TRANSPORT_FIX,
 };
 
 // Every error the package throws is built here, so messages stay uniform.
@@ -211,7 +217,25 @@ export const Errors = {
   otherNode(op: string, kind: string, owner: number, here: number): DragonError {
     return new DragonError(`${op}: this ${kind} lives on node ${owner} of the run-time and this process runs on node ${here}`, {
       code: 'DRAGON_ERR_OTHER_NODE',
-      hint: 'Objects are shared across nodes once the libfabric transport exists; until then start the processes that share it on its node (policy: { host })',
+      hint: `Only channels are carried between nodes; a ${kind} of another node is not carried by the transport yet: start the processes that share it on its node (policy: { host })`,
+    });
+  },
+
+  // A channel of another node, and no transport agent on this node.
+  noTransport(op: string, owner: number): DragonError {
+    return new DragonError(`${op}: this channel lives on node ${owner} and cross-node channels are off on this node`, {
+      code: statusName(Status.NO_TRANSPORT),
+      errno: Status.NO_TRANSPORT,
+      hint: NO_TRANSPORT_FIX,
+    });
+  },
+
+  // destroy() of a channel of another node.
+  remoteDestroy(op: string, owner: number, here: number): DragonError {
+    return new DragonError(`${op}: this channel lives on node ${owner}; a process on node ${here} cannot destroy it`, {
+      code: statusName(Status.INVALID_ARGUMENT),
+      errno: Status.INVALID_ARGUMENT,
+      hint: 'Destroy it from a process of its node (its creator); here, detach() the handle',
     });
   },
 

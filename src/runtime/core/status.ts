@@ -26,6 +26,8 @@ export const Status = {
   BUSY: 20,
   WRONG_KIND: 21,
   INTERNAL: 22,
+  PEER_LOST: 23,
+  NO_TRANSPORT: 24,
 } as const;
 
 export type StatusName = keyof typeof Status;

@@ -117,7 +117,13 @@ interface NodeState {
   /** Lost by silence (cut off, stopped): no use reaching it for a clean-up. */
   silent: boolean;
   lastHeard: number;
+  /** Its transport agent's endpoint address (null: none there). */
+  transport: string | null;
 }
+
+/** Printed once when a job of several nodes runs without transport agents. */
+export const NO_TRANSPORT_WARNING =
+  'dragon: warning: cross-node channels are off: libdragon was built without libfabric (apt-get install libfabric-dev, then npm rebuild)';
 
 class Launch {
   readonly #rtid = newRuntimeId();
@@ -153,7 +159,7 @@ class Launch {
     names: string[],
     private readonly poolBytes: number | null,
   ) {
-    this.#nodes = names.map((name) => ({ name, conn: undefined, ready: false, done: false, lost: undefined, silent: false, lastHeard: Date.now() }));
+    this.#nodes = names.map((name) => ({ name, conn: undefined, ready: false, done: false, lost: undefined, silent: false, lastHeard: Date.now(), transport: null }));
     this.#log = new Log(keptLogFile(this.#rtid, 'frontend'), this.#rtid, this.#host, config.logLevel);
     this.#output = new OutputWriter(
       opts.stdout ?? process.stdout,
@@ -268,7 +274,8 @@ class Launch {
         return this.#route(i, f.to, f);
       case 'ready':
         node.ready = true;
-        this.#log.info('control', `${node.conn!.host} ready: pool ${f.pool} (${f.poolBytes} bytes)`);
+        node.transport = f.transport?.address ?? null;
+        this.#log.info('control', `${node.conn!.host} ready: pool ${f.pool} (${f.poolBytes} bytes)${f.transport ? `, transport ${f.transport.provider}` : ''}`);
         if (this.#nodes.every((n) => n.ready)) this.#allReady();
         return;
       case 'failed':
@@ -306,7 +313,14 @@ class Launch {
     this.#removeFiles();
     const hosts = this.#nodes.map((n) => n.conn!.host);
     this.#log.info('control', `all ${hosts.length} nodes ready`);
-    if (this.#nodes.length > 1) this.#each((_, i) => this.#send(i, { type: 'nodes', hosts }));
+    if (this.#nodes.length > 1) {
+      const transports = this.#nodes.map((n) => n.transport);
+      if (transports.some((t) => t === null)) {
+        this.#log.warn('control', 'cross-node channels are off: no transport agent on some nodes');
+        (this.opts.stderr ?? process.stderr).write(`${NO_TRANSPORT_WARNING}\n`);
+      }
+      this.#each((_, i) => this.#send(i, { type: 'nodes', hosts, transports }));
+    }
   }
 
   #route(from: number, to: number, f: Extract<BackendFrame, { type: 'route' }>): void {
@@ -410,6 +424,10 @@ class Launch {
     if (node.done || node.lost) return;
     node.lost = why;
     this.#log.error('control', `lost node ${node.name}: ${why}`);
+    // the transport agents fail what waits on its channels at once (before the teardown's grace period)
+    this.#each((n, k) => {
+      if (k !== i && !n.lost && !n.done) this.#send(k, { type: 'node-lost', node: i });
+    });
     if (!this.#tearingDown && this.#headExit === undefined && !this.#abortedWith) {
       // Weaker than what the step's exit says (a backend killed on this machine: by which signal).
       this.#lostFailure ??= Errors.backendLost(

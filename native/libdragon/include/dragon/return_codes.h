@@ -31,6 +31,8 @@ typedef enum dragonError {
     DRAGON_ERR_BUSY = 20,            /* handle still in use (e.g. pool watched by a waiter) */
     DRAGON_ERR_WRONG_KIND = 21,      /* descriptor/handle names another kind of object */
     DRAGON_ERR_INTERNAL = 22,        /* invariant violated: a bug, please report */
+    DRAGON_ERR_PEER_LOST = 23,       /* the node holding the object is unreachable (agent/node died) */
+    DRAGON_ERR_NO_TRANSPORT = 24,    /* object of another node, and no transport agent on this node */
     DRAGON_ERR__COUNT
 } dragonError_t;
 

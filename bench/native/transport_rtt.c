@@ -1,0 +1,398 @@
+/* Question 10: what do channel operations cost through two transport agents
+ * (two "nodes" on this machine's loopback), compared with libfabric's own
+ * fi_pingpong over the same provider in the same run? Figures: a remote
+ * request/reply (64 B send to a channel of the other node), a user-level
+ * ping-pong (process A on node 0 sends into a channel of node 1, process B
+ * there answers into a channel of node 0), and one-way bandwidth of 64 KiB
+ * and 4 MiB messages (16 requests in flight, a local receiver draining).
+ * Targets (issue 5, between nodes): round trip within 2x of fi_pingpong's,
+ * 4 MiB bandwidth at least 70% of fi_pingpong's. */
+#include <fcntl.h>
+#include <libgen.h>
+#include "bench.h"
+#include "wire.h"
+
+#define KEY "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define WINDOW 16
+
+typedef struct agentp {
+    pid_t pid;
+    int in;
+    FILE *out;
+    char address[600], gateway[200], provider[64];
+} agentp_t;
+
+static char agent_path[4096];
+static dragon_pool_t *pools[2];
+static agentp_t ags[2];
+
+static void cleanup(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (ags[i].pid > 0) {
+            kill(ags[i].pid, SIGKILL);
+            waitpid(ags[i].pid, NULL, 0);
+            ags[i].pid = 0;
+        }
+    for (int i = 0; i < 2; i++)
+        if (pools[i]) {
+            dragon_pool_destroy(pools[i]);
+            pools[i] = NULL;
+        }
+}
+
+static void on_term(int sig)
+{
+    (void)sig;
+    exit(1);
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void b64enc(const uint8_t *in, size_t len, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0) |
+                     (i + 2 < len ? in[i + 2] : 0);
+        out[o++] = B64[v >> 18 & 63];
+        out[o++] = B64[v >> 12 & 63];
+        out[o++] = i + 1 < len ? B64[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < len ? B64[v & 63] : '=';
+    }
+    out[o] = 0;
+}
+
+static size_t b64dec(const char *in, uint8_t *out)
+{
+    uint32_t v = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (; *in && *in != '='; in++) {
+        const char *p = strchr(B64, *in);
+        if (!p)
+            break;
+        v = v << 6 | (uint32_t)(p - B64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(v >> bits);
+        }
+    }
+    return o;
+}
+
+static void field(const char *line, const char *key, char *out, size_t cap)
+{
+    const char *p = strstr(line, key);
+    BENCH_SYS(p != NULL, "agent ready line");
+    p += strlen(key);
+    const char *e = strchr(p, '"');
+    size_t n = e && (size_t)(e - p) < cap ? (size_t)(e - p) : 0;
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+static void spawn(agentp_t *ag, int node, dragon_pool_t *pool, const char *provider)
+{
+    uint8_t pd[DRAGON_DESC_BYTES];
+    size_t pl;
+    char pb[200], nodes[16];
+    BENCH_CHECK(dragon_pool_serialize(pool, pd, sizeof pd, &pl));
+    b64enc(pd, pl, pb);
+    snprintf(nodes, sizeof nodes, "%d", node);
+    int pin[2], pout[2];
+    BENCH_SYS(pipe(pin) == 0 && pipe(pout) == 0, "pipe");
+    fflush(stdout);
+    ag->pid = fork();
+    BENCH_SYS(ag->pid >= 0, "fork");
+    if (ag->pid == 0) {
+        dup2(pin[0], 0);
+        dup2(pout[1], 1);
+        close(pin[1]);
+        close(pout[0]);
+        setenv("DRAGON_TRANSPORT_KEY", KEY, 1);
+        setenv("DRAGON_LOG_LEVEL", "warn", 1);
+        if (provider)
+            execl(agent_path, agent_path, "--pool", pb, "--node", nodes, "--addr", "127.0.0.1",
+                  "--provider", provider, (char *)NULL);
+        else
+            execl(agent_path, agent_path, "--pool", pb, "--node", nodes, "--addr", "127.0.0.1",
+                  (char *)NULL);
+        _exit(127);
+    }
+    close(pin[0]);
+    close(pout[1]);
+    ag->in = pin[1];
+    ag->out = fdopen(pout[0], "r");
+    char line[2048];
+    if (!fgets(line, sizeof line, ag->out) || !strstr(line, "\"ready\":true")) {
+        fprintf(stderr, "transport agent %d did not start: %s\n", node, line);
+        exit(1);
+    }
+    field(line, "\"address\":\"", ag->address, sizeof ag->address);
+    field(line, "\"gateway\":\"", ag->gateway, sizeof ag->gateway);
+    field(line, "\"provider\":\"", ag->provider, sizeof ag->provider);
+}
+
+typedef struct client {
+    dragon_pool_t *pool;
+    dragon_channel_t *gw, *reply;
+    uint8_t reply_desc[DRAGON_DESC_BYTES];
+    uint8_t *req;   /* header + payload buffer */
+    uint8_t inbuf[1024];
+    uint64_t next;
+} client_t;
+
+static void client_open(client_t *c, dragon_pool_t *pool, const char *gw, uint64_t maxlen)
+{
+    uint8_t d[DRAGON_DESC_BYTES];
+    size_t len;
+    memset(c, 0, sizeof *c);
+    c->pool = pool;
+    b64dec(gw, d);
+    BENCH_CHECK(dragon_channel_attach(pool, d, DRAGON_DESC_BYTES, &c->gw));
+    BENCH_CHECK(dragon_channel_create(pool, 64, 1024, &c->reply));
+    BENCH_CHECK(dragon_channel_serialize(c->reply, c->reply_desc, sizeof c->reply_desc, &len));
+    c->req = malloc(sizeof(gw_req_t) + maxlen);
+    BENCH_SYS(c->req != NULL, "malloc");
+}
+
+/* The client library would write the payload straight into the request
+ * buffer; so does this. */
+static void post(client_t *c, uint16_t op, const uint8_t *target, uint64_t len)
+{
+    gw_req_t r;
+    memset(&r, 0, sizeof r);
+    memcpy(r.magic, GW_REQ_MAGIC, 4);
+    r.version = 1;
+    r.op = op;
+    r.req_id = ++c->next;
+    r.timeout_us = -1;
+    r.payload_len = op == GW_SEND ? len : 0;
+    memcpy(r.target, target, DRAGON_DESC_BYTES);
+    memcpy(r.reply, c->reply_desc, DRAGON_DESC_BYTES);
+    memcpy(c->req, &r, sizeof r);
+    BENCH_CHECK(dragon_channel_send(c->gw, c->req, sizeof r + r.payload_len, -1));
+}
+
+static void wait_ok(client_t *c)
+{
+    dragon_msg_t m;
+    BENCH_CHECK(dragon_channel_recv_msg(c->reply, c->inbuf, sizeof c->inbuf, &m, -1));
+    gw_rep_t rep;
+    uint8_t *p = c->inbuf;
+    if (m.is_alloc)
+        BENCH_CHECK(dragon_alloc_ptr(c->pool, m.alloc, (void **)&p));
+    memcpy(&rep, p, sizeof rep);
+    if (m.is_alloc)
+        BENCH_CHECK(dragon_pool_free(c->pool, m.alloc));
+    if (rep.status) {
+        fprintf(stderr, "remote operation failed: %s\n", dragon_errname((dragonError_t)rep.status));
+        exit(1);
+    }
+}
+
+/* fi_pingpong server + client over provider prov: one-way usec/xfer and MB/s. */
+static int fi_pingpong(const char *prov, uint64_t size, int iters, double *usec, double *mbs)
+{
+    static int port_off;
+    char sz[32], it[32], port[16], cmd[512];
+    snprintf(sz, sizeof sz, "%llu", (unsigned long long)size);
+    snprintf(it, sizeof it, "%d", iters);
+    snprintf(port, sizeof port, "%d", 20000 + (getpid() * 7 + port_off++) % 20000);
+    fflush(stdout);
+    pid_t srv = fork();
+    BENCH_SYS(srv >= 0, "fork");
+    if (srv == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execlp("fi_pingpong", "fi_pingpong", "-p", prov, "-e", "rdm", "-S", sz, "-I", it, "-B",
+               port, (char *)NULL);
+        _exit(127);
+    }
+    usleep(300000);
+    snprintf(cmd, sizeof cmd, "fi_pingpong -p '%s' -e rdm -S %s -I %s -P %s 127.0.0.1 2>/dev/null",
+             prov, sz, it, port);
+    FILE *f = popen(cmd, "r");
+    char line[512], last[512] = "";
+    while (f && fgets(line, sizeof line, f))
+        if (line[0] != '\n')
+            snprintf(last, sizeof last, "%s", line);
+    int st = f ? pclose(f) : -1;
+    int sst = 0;
+    waitpid(srv, &sst, 0);
+    char b[32], i2[32], ack[32], tot[32], t[32];
+    if (st != 0 ||
+        sscanf(last, "%31s %31s %31s %31s %31s %lf %lf", b, i2, ack, tot, t, mbs, usec) != 7)
+        return -1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    bench_opts_t o = bench_parse(argc, argv, "transport agents round trip and bandwidth vs fi_pingpong");
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    BENCH_SYS(n > 0, "readlink");
+    exe[n] = 0;
+    snprintf(agent_path, sizeof agent_path, "%s/../dragon-transport", dirname(exe));
+    if (access(agent_path, X_OK)) {
+        printf("== transport_rtt: skipped (no %s: libfabric-dev missing?)\n", agent_path);
+        return 0;
+    }
+    int reps = o.reps ? o.reps : (o.quick ? 1 : 5);
+    int rtt_iters = o.quick ? 300 : 3000;
+    int n64k = o.quick ? 200 : 2000, n4m = o.quick ? 16 : 128;
+    const char *provider = getenv("DRAGON_BENCH_PROVIDER");
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    signal(SIGPIPE, SIG_IGN);
+    atexit(cleanup);
+
+    uint64_t rtid = 0xbe7c0000ull ^ ((uint64_t)getpid() << 4);
+    for (int i = 0; i < 2; i++) {
+        dragon_pool_attrs_t at = {.rtid = rtid, .pool_id = (uint64_t)i + 1, .bytes = 512ull << 20,
+                                  .puid = 1, .host_id = (uint64_t)i};
+        BENCH_CHECK(dragon_pool_create(&at, &pools[i]));
+    }
+    spawn(&ags[0], 0, pools[0], provider);
+    spawn(&ags[1], 1, pools[1], provider);
+    char peers[2048];
+    snprintf(peers, sizeof peers,
+             "{\"peers\":[{\"node\":0,\"address\":\"%s\"},{\"node\":1,\"address\":\"%s\"}]}\n",
+             ags[0].address, ags[1].address);
+    for (int i = 0; i < 2; i++)
+        BENCH_SYS(write(ags[i].in, peers, strlen(peers)) == (ssize_t)strlen(peers), "write");
+
+    bench_header("transport_rtt", "channel operations through two transport agents (loopback) vs fi_pingpong", &o, reps);
+    printf("   provider %s (agents bound to 127.0.0.1, both on this machine's 2 cores)\n",
+           ags[0].provider);
+
+    dragon_channel_t *T0, *T1;
+    uint8_t d0[DRAGON_DESC_BYTES], d1[DRAGON_DESC_BYTES];
+    size_t len;
+    BENCH_CHECK(dragon_channel_create(pools[0], 64, 256, &T0));
+    BENCH_CHECK(dragon_channel_create(pools[1], 64, 256, &T1));
+    BENCH_CHECK(dragon_channel_serialize(T0, d0, sizeof d0, &len));
+    BENCH_CHECK(dragon_channel_serialize(T1, d1, sizeof d1, &len));
+    client_t A;
+    client_open(&A, pools[0], ags[0].gateway, 4u << 20);
+
+    /* B, "on node 1": echoes 64 B messages of T1 into T0 through agent 1,
+     * then drains the bandwidth phases; told what comes by a 1-byte kind. */
+    pid_t child = bench_fork();
+    if (child == 0) {
+        client_t B;
+        client_open(&B, pools[1], ags[1].gateway, 64);
+        uint8_t *buf = malloc(4u << 20);
+        for (;;) {
+            uint64_t l;
+            BENCH_CHECK(dragon_channel_recv(T1, buf, 4u << 20, &l, -1));
+            if (l == 1 && buf[0] == 'q')
+                _exit(0);
+            if (l == 64) {
+                memcpy(B.req + sizeof(gw_req_t), buf, 64);
+                post(&B, GW_SEND, d0, 64);
+                wait_ok(&B);
+            }
+            /* other sizes: bandwidth phases, just drained */
+        }
+    }
+
+    double *v = calloc((size_t)reps, sizeof *v);
+    double rr[3][16], pp[16];
+    uint8_t got[64];
+    /* remote request/reply: 64 B send into T1, drained by... nobody: use COUNT */
+    for (int r = 0; r < reps; r++) {
+        uint64_t t0 = bench_now_ns();
+        for (int i = 0; i < rtt_iters; i++) {
+            post(&A, GW_COUNT, d1, 0);
+            wait_ok(&A);
+        }
+        v[r] = (double)(bench_now_ns() - t0) / rtt_iters / 1000.0;
+    }
+    bench_stat_t req_rtt = bench_stats(v, reps);
+    bench_line("remote request/reply (COUNT), us", req_rtt, "us");
+    for (int r = 0; r < reps; r++) {
+        uint64_t t0 = bench_now_ns();
+        for (int i = 0; i < rtt_iters; i++) {
+            memset(A.req + sizeof(gw_req_t), i & 0xff, 64);
+            post(&A, GW_SEND, d1, 64);
+            wait_ok(&A);
+            uint64_t l;
+            BENCH_CHECK(dragon_channel_recv(T0, got, sizeof got, &l, -1));
+        }
+        pp[r] = v[r] = (double)(bench_now_ns() - t0) / rtt_iters / 1000.0;
+    }
+    bench_stat_t ping = bench_stats(v, reps);
+    bench_line("ping-pong 64 B A->node1->B->node0->A, us", ping, "us");
+    (void)pp;
+
+    uint64_t sizes[2] = {64u << 10, 4u << 20};
+    int counts[2] = {n64k, n4m};
+    bench_stat_t bw[2];
+    for (int s = 0; s < 2; s++) {
+        for (int r = 0; r < reps; r++) {
+            uint64_t t0 = bench_now_ns();
+            int outstanding = 0;
+            for (int i = 0; i < counts[s]; i++) {
+                A.req[sizeof(gw_req_t)] = (uint8_t)i;
+                post(&A, GW_SEND, d1, sizes[s]);
+                if (++outstanding == WINDOW) {
+                    wait_ok(&A);
+                    outstanding--;
+                }
+            }
+            while (outstanding--)
+                wait_ok(&A);
+            rr[s][r] = v[r] = (double)sizes[s] * counts[s] / ((double)(bench_now_ns() - t0) / 1e9) / 1e6;
+        }
+        bw[s] = bench_stats(v, reps);
+        bench_line(s ? "bandwidth 4 MiB messages, MB/s" : "bandwidth 64 KiB messages, MB/s", bw[s], "MB/s");
+    }
+    (void)rr;
+    A.req[sizeof(gw_req_t)] = 'q';
+    post(&A, GW_SEND, d1, 1);
+    wait_ok(&A);
+    waitpid(child, NULL, 0);
+
+    /* Baselines: fi_pingpong over the agents' provider and over the other
+     * candidate, same run, same loopback. */
+    const char *provs[2] = {ags[0].provider, strcmp(ags[0].provider, "net") ? "net" : "tcp;ofi_rxm"};
+    double base_rtt = 0, base_bw = 0;
+    for (int p = 0; p < 2; p++) {
+        double us64, mb64, us64k, mb64k, us4m, mb4m;
+        if (fi_pingpong(provs[p], 64, o.quick ? 1000 : 10000, &us64, &mb64) ||
+            fi_pingpong(provs[p], 64u << 10, o.quick ? 300 : 2000, &us64k, &mb64k) ||
+            fi_pingpong(provs[p], 4u << 20, o.quick ? 30 : 200, &us4m, &mb4m)) {
+            printf("   fi_pingpong -p '%s' failed or is not installed (libfabric-bin)\n", provs[p]);
+            continue;
+        }
+        printf("   fi_pingpong %-12s 64 B round trip %8.2f us | 64 KiB %8.0f MB/s | 4 MiB %8.0f MB/s\n",
+               provs[p], 2 * us64, mb64k, mb4m);
+        if (p == 0) {
+            base_rtt = 2 * us64;
+            base_bw = mb4m;
+        }
+    }
+    if (base_rtt > 0) {
+        bench_ratio("request/reply vs fi_pingpong round trip", req_rtt.median / base_rtt, "(target <= 2x)");
+        bench_target("round trip within 2x of fi_pingpong", req_rtt.median <= 2 * base_rtt);
+        bench_ratio("4 MiB bandwidth vs fi_pingpong", bw[1].median / base_bw, "(target >= 0.70)");
+        bench_target("4 MiB bandwidth >= 70% of fi_pingpong", bw[1].median >= 0.7 * base_bw);
+    }
+    for (int i = 0; i < 2; i++) {
+        BENCH_SYS(write(ags[i].in, "{\"exit\":true}\n", 14) == 14, "write");
+        close(ags[i].in);
+        waitpid(ags[i].pid, NULL, 0);
+        ags[i].pid = 0;
+    }
+    dragon_channel_detach(A.gw);
+    dragon_channel_destroy(A.reply);
+    dragon_channel_destroy(T0);
+    dragon_channel_destroy(T1);
+    free(v);
+    return 0;
+}

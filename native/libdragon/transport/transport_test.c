@@ -1,0 +1,543 @@
+/* Two transport agents on this machine as nodes 0 and 1 (each with its own
+ * pool, bound to 127.0.0.1); the test plays their backend (ready lines,
+ * peers line) and writes gateway requests by hand as clients would. A third
+ * agent with another job key plays the intruder. No timing assertions: every
+ * wait below is a safety limit, not a measurement. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "testutil.h"
+#include "wire.h"
+
+#define KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define BADKEY "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+#define SAFETY_US 30000000 /* a reply must come; this only stops a hung test */
+
+typedef struct agentp {
+    pid_t pid;
+    int in;
+    FILE *out;
+    char log[256];
+    char address[600];
+    char gateway[200];
+    char provider[64];
+} agentp_t;
+
+static char agent_path[4096];
+
+static void b64enc(const uint8_t *in, size_t len, char *out)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0) |
+                     (i + 2 < len ? in[i + 2] : 0);
+        out[o++] = t[v >> 18 & 63];
+        out[o++] = t[v >> 12 & 63];
+        out[o++] = i + 1 < len ? t[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < len ? t[v & 63] : '=';
+    }
+    out[o] = 0;
+}
+
+static size_t b64dec(const char *in, uint8_t *out)
+{
+    uint32_t v = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (; *in && *in != '=' && *in != '"'; in++) {
+        const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *p = strchr(t, *in);
+        T_ASSERT(p);
+        v = v << 6 | (uint32_t)(p - t);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(v >> bits);
+        }
+    }
+    return o;
+}
+
+static void field(const char *line, const char *key, char *out, size_t cap)
+{
+    const char *p = strstr(line, key);
+    T_ASSERT(p);
+    p += strlen(key);
+    const char *e = strchr(p, '"');
+    T_ASSERT(e && (size_t)(e - p) < cap);
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = 0;
+}
+
+static void spawn(agentp_t *ag, int node, dragon_pool_t *pool, const char *key)
+{
+    uint8_t pd[DRAGON_DESC_BYTES];
+    size_t pl;
+    char pb[200], nodes[16];
+    T_OK(dragon_pool_serialize(pool, pd, sizeof pd, &pl));
+    b64enc(pd, pl, pb);
+    snprintf(nodes, sizeof nodes, "%d", node);
+    uint64_t rtid = 0;
+    T_OK(dragon_pool_ids(pool, &rtid, NULL));
+    char rt[32];
+    snprintf(rt, sizeof rt, "%llx", (unsigned long long)rtid); /* hex, as the backend passes it */
+    snprintf(ag->log, sizeof ag->log, "/tmp/dragon-transport-test-%d-%d.log", getpid(), node);
+    int pin[2], pout[2];
+    T_ASSERT(pipe(pin) == 0 && pipe(pout) == 0);
+    ag->pid = fork();
+    T_ASSERT(ag->pid >= 0);
+    if (ag->pid == 0) {
+        dup2(pin[0], 0);
+        dup2(pout[1], 1);
+        int fd = open(ag->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        close(pin[1]);
+        close(pout[0]);
+        char puid[32];
+        snprintf(puid, sizeof puid, "%d", 1000 + node);
+        setenv("DRAGON_RT_UID", rt, 1);
+        setenv("DRAGON_TRANSPORT_KEY", key, 1);
+        setenv("DRAGON_PUID", puid, 1);
+        setenv("DRAGON_TRANSPORT_PEER_TIMEOUT_MS", "1000", 1); /* keep the lost-peer case short */
+        const char *prov = getenv("DRAGON_TEST_PROVIDER");
+        if (prov)
+            execl(agent_path, agent_path, "--pool", pb, "--node", nodes, "--addr", "127.0.0.1",
+                  "--provider", prov, (char *)NULL);
+        else
+            execl(agent_path, agent_path, "--pool", pb, "--node", nodes, "--addr", "127.0.0.1",
+                  (char *)NULL);
+        _exit(127);
+    }
+    close(pin[0]);
+    close(pout[1]);
+    ag->in = pin[1];
+    ag->out = fdopen(pout[0], "r");
+    char line[2048];
+    T_ASSERT(fgets(line, sizeof line, ag->out));
+    if (!strstr(line, "\"ready\":true")) {
+        fprintf(stderr, "agent %d: %s", node, line);
+        if (strstr(line, "libfabric"))
+            T_SKIP("no usable libfabric provider here: %s", line);
+        exit(1);
+    }
+    field(line, "\"address\":\"", ag->address, sizeof ag->address);
+    field(line, "\"gateway\":\"", ag->gateway, sizeof ag->gateway);
+    field(line, "\"provider\":\"", ag->provider, sizeof ag->provider);
+}
+
+static void say(agentp_t *ag, const char *line)
+{
+    size_t n = strlen(line);
+    T_ASSERT(write(ag->in, line, n) == (ssize_t)n);
+}
+
+static int stop(agentp_t *ag)
+{
+    close(ag->in);
+    int st = 0;
+    T_ASSERT(waitpid(ag->pid, &st, 0) == ag->pid);
+    fclose(ag->out);
+    return st;
+}
+
+/* ---- a client: writes requests into a gateway, reads its reply channel ---- */
+typedef struct client {
+    dragon_pool_t *pool;
+    dragon_channel_t *gw, *reply;
+    uint8_t reply_desc[DRAGON_DESC_BYTES];
+    uint64_t next;
+    uint8_t *inbuf;
+} client_t;
+
+static void client_open(client_t *c, dragon_pool_t *pool, const char *gw_b64)
+{
+    uint8_t d[DRAGON_DESC_BYTES];
+    size_t len;
+    memset(c, 0, sizeof *c);
+    c->pool = pool;
+    T_ASSERT(b64dec(gw_b64, d) == DRAGON_DESC_BYTES);
+    T_OK(dragon_channel_attach(pool, d, DRAGON_DESC_BYTES, &c->gw));
+    T_OK(dragon_channel_create(pool, 512, 1024, &c->reply));
+    T_OK(dragon_channel_serialize(c->reply, c->reply_desc, sizeof c->reply_desc, &len));
+    c->inbuf = malloc(1024);
+}
+
+static void client_close(client_t *c)
+{
+    T_OK(dragon_channel_detach(c->gw));
+    T_OK(dragon_channel_destroy(c->reply));
+    free(c->inbuf);
+}
+
+static uint64_t post(client_t *c, uint16_t op, const uint8_t *target, int64_t timeout,
+                     uint32_t events, const void *payload, uint64_t len)
+{
+    uint8_t *buf = malloc(sizeof(gw_req_t) + len);
+    T_ASSERT(buf);
+    gw_req_t r;
+    memset(&r, 0, sizeof r);
+    memcpy(r.magic, GW_REQ_MAGIC, 4);
+    r.version = 1;
+    r.op = op;
+    r.req_id = ++c->next;
+    r.timeout_us = timeout;
+    r.events = events;
+    r.payload_len = len;
+    memcpy(r.target, target, DRAGON_DESC_BYTES);
+    memcpy(r.reply, c->reply_desc, DRAGON_DESC_BYTES);
+    memcpy(buf, &r, sizeof r);
+    if (len)
+        memcpy(buf + sizeof r, payload, len);
+    T_OK(dragon_channel_send(c->gw, buf, sizeof r + len, -1));
+    free(buf);
+    return r.req_id;
+}
+
+/* Next reply; *payload is malloc'd (or NULL). */
+static gw_rep_t wait_reply(client_t *c, uint8_t **payload)
+{
+    dragon_msg_t m;
+    T_OK(dragon_channel_recv_msg(c->reply, c->inbuf, 1024, &m, SAFETY_US));
+    uint8_t *p = c->inbuf;
+    if (m.is_alloc)
+        T_OK(dragon_alloc_ptr(c->pool, m.alloc, (void **)&p));
+    gw_rep_t rep;
+    T_ASSERT(m.len >= sizeof rep);
+    memcpy(&rep, p, sizeof rep);
+    T_ASSERT(!memcmp(rep.magic, GW_REP_MAGIC, 4) && rep.version == 1);
+    if (payload) {
+        *payload = malloc(m.len - sizeof rep + 1);
+        memcpy(*payload, p + sizeof rep, m.len - sizeof rep);
+    }
+    if (m.is_alloc)
+        T_OK(dragon_pool_free(c->pool, m.alloc));
+    return rep;
+}
+
+static gw_rep_t call(client_t *c, uint16_t op, const uint8_t *target, int64_t timeout,
+                     uint32_t events, const void *payload, uint64_t len, uint8_t **out)
+{
+    uint64_t id = post(c, op, target, timeout, events, payload, len);
+    gw_rep_t rep = wait_reply(c, out);
+    T_ASSERT(rep.req_id == id && rep.op == op);
+    return rep;
+}
+
+static void desc_of(dragon_channel_t *ch, uint8_t *d)
+{
+    size_t len;
+    T_OK(dragon_channel_serialize(ch, d, DRAGON_DESC_BYTES, &len));
+}
+
+static void fill(uint8_t *p, uint64_t len, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (uint64_t i = 0; i < len; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (uint8_t)(x >> 16);
+    }
+}
+
+static int log_has(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[2048];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, what) != NULL;
+    fclose(f);
+    return found;
+}
+
+static void dump_logs(agentp_t *ags, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fprintf(stderr, "--- agent %d log\n", i);
+        FILE *f = fopen(ags[i].log, "r");
+        char line[2048];
+        while (f && fgets(line, sizeof line, f))
+            fputs(line, stderr);
+        if (f)
+            fclose(f);
+    }
+}
+
+static agentp_t ags[3];
+static dragon_pool_t *pools[3];
+
+/* On a failed assertion: no agent or segment outlives the test. */
+static void cleanup(void)
+{
+    for (int i = 0; i < 3; i++)
+        if (ags[i].pid > 0) {
+            kill(ags[i].pid, SIGKILL);
+            waitpid(ags[i].pid, NULL, 0);
+            ags[i].pid = 0;
+        }
+    for (int i = 0; i < 3; i++)
+        if (pools[i]) {
+            dragon_pool_destroy(pools[i]);
+            pools[i] = NULL;
+        }
+}
+
+static long cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    long ut = 0, st = 0;
+    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) == 2)
+        return ut + st;
+    return -1;
+}
+
+/* Idle agents must sleep: reports CPU ticks used over 0.5 s of idleness
+ * (a report, not an assertion: the machine may be busy). */
+static void idle_report(const char *stage)
+{
+    long t0[2], t1[2];
+    for (int i = 0; i < 2; i++)
+        t0[i] = ags[i].pid > 0 ? cpu_ticks(ags[i].pid) : 0;
+    usleep(300000);
+    for (int i = 0; i < 2; i++)
+        t1[i] = ags[i].pid > 0 ? cpu_ticks(ags[i].pid) : 0;
+    printf("idle after %s: agent0 %ld ticks, agent1 %ld ticks in 0.3 s\n", stage, t1[0] - t0[0],
+           t1[1] - t0[1]);
+    fflush(stdout);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char m[] = "transport_test: safety alarm (hung)\n";
+    if (write(2, m, sizeof m - 1) < 0)
+        _exit(2);
+    dump_logs(ags, 3);
+    exit(1); /* runs cleanup() */
+}
+
+int main(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    T_ASSERT(n > 0);
+    exe[n] = 0;
+    snprintf(agent_path, sizeof agent_path, "%s/../dragon-transport", dirname(exe));
+    if (access(agent_path, X_OK))
+        T_SKIP("no %s (libfabric missing?)", agent_path);
+    signal(SIGALRM, on_alarm);
+    signal(SIGPIPE, SIG_IGN);
+    alarm(150);
+
+    uint64_t rtid = t_rtid();
+    dragon_pool_t *pool[3];
+    for (int i = 0; i < 3; i++) {
+        dragon_pool_attrs_t at = {.rtid = rtid, .pool_id = (uint64_t)i + 1,
+                                  .bytes = 512ull << 20, .puid = 1, .host_id = (uint64_t)i};
+        T_OK(dragon_pool_create(&at, &pool[i]));
+        pools[i] = pool[i];
+    }
+    atexit(cleanup);
+    spawn(&ags[0], 0, pool[0], KEY);
+    spawn(&ags[1], 1, pool[1], KEY);
+    setvbuf(stdout, NULL, _IONBF, 0);
+    printf("provider: %s\n", ags[0].provider);
+    idle_report("start");
+    char peers[2048];
+    snprintf(peers, sizeof peers,
+             "{\"peers\":[{\"node\":0,\"address\":\"%s\"},{\"node\":1,\"address\":\"%s\"}]}\n",
+             ags[0].address, ags[1].address);
+    say(&ags[0], peers);
+    say(&ags[1], peers);
+
+    client_t A, B;
+    client_open(&A, pool[0], ags[0].gateway);
+    client_open(&B, pool[1], ags[1].gateway);
+    dragon_channel_t *T0, *T1, *T2;
+    uint8_t d0[96], d1[96], d2[96];
+    T_OK(dragon_channel_create(pool[0], 16, 256, &T0));
+    T_OK(dragon_channel_create(pool[1], 512, 256, &T1));
+    T_OK(dragon_channel_create(pool[1], 2, 256, &T2));
+    desc_of(T0, d0);
+    desc_of(T1, d1);
+    desc_of(T2, d2);
+
+    /* 1. ping-pong 64 B through both agents: A -> T1 (node 1) -> B -> T0 (node 0) -> A. */
+    uint8_t msg[64], got[64];
+    for (int i = 0; i < 200; i++) {
+        fill(msg, 64, (uint32_t)i);
+        gw_rep_t r = call(&A, GW_SEND, d1, -1, 0, msg, 64, NULL);
+        T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+        uint64_t len;
+        T_OK(dragon_channel_recv(T1, got, sizeof got, &len, SAFETY_US));
+        T_ASSERT(len == 64 && !memcmp(got, msg, 64));
+        r = call(&B, GW_SEND, d0, -1, 0, got, 64, NULL);
+        T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+        T_OK(dragon_channel_recv(T0, got, sizeof got, &len, SAFETY_US));
+        T_ASSERT(len == 64 && !memcmp(got, msg, 64));
+    }
+    /* Remote receive, count and poll from node 0. */
+    T_OK(dragon_channel_send(T1, msg, 64, 0));
+    uint8_t *pl = NULL;
+    gw_rep_t r = call(&A, GW_COUNT, d1, 0, 0, NULL, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 1);
+    r = call(&A, GW_POLL, d1, 0, DRAGON_POLL_IN, NULL, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && (r.events & DRAGON_POLL_IN));
+    r = call(&A, GW_RECV, d1, -1, 0, NULL, 0, &pl);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 64 && !memcmp(pl, msg, 64));
+    free(pl);
+    printf("ping-pong ok\n");
+    idle_report("ping-pong");
+
+    /* 2. FIFO of many small + interleaved large sends from one client, all
+     * posted before any reply is read. */
+    enum { NMSG = 300 };
+    uint64_t sizes[NMSG];
+    uint8_t *big = malloc(4u << 20);
+    for (int i = 0; i < NMSG; i++) {
+        sizes[i] = i == 150 ? (3u << 20) : (i % 25 == 7 ? 100000u + (uint64_t)i : 8u + (uint64_t)i % 200);
+        fill(big, sizes[i], (uint32_t)i + 1000);
+        memcpy(big, &i, sizeof i);
+        post(&A, GW_SEND, d1, -1, 0, big, sizes[i]);
+    }
+    for (int i = 0; i < NMSG; i++) {
+        r = wait_reply(&A, NULL);
+        T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    }
+    uint8_t *exp = malloc(4u << 20);
+    for (int i = 0; i < NMSG; i++) {
+        uint64_t len;
+        T_OK(dragon_channel_recv(T1, big, 4u << 20, &len, SAFETY_US));
+        int idx;
+        memcpy(&idx, big, sizeof idx);
+        if (idx != i)
+            fprintf(stderr, "FIFO: got message %d at position %d\n", idx, i);
+        T_ASSERT(idx == i && len == sizes[i]);
+        fill(exp, sizes[i], (uint32_t)i + 1000);
+        T_ASSERT(!memcmp(exp + sizeof idx, big + sizeof idx, len - sizeof idx));
+    }
+    free(exp);
+    free(big);
+    printf("fifo ok\n");
+    idle_report("fifo");
+
+    /* 3. A 64 MiB message there (RMA read by node 1) and back (RMA read by node 0). */
+    uint64_t blen = 64ull << 20;
+    uint8_t *huge = malloc(blen);
+    fill(huge, blen, 77);
+    r = call(&A, GW_SEND, d1, -1, 0, huge, blen, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = call(&A, GW_RECV, d1, -1, 0, NULL, 0, &pl);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_ASSERT(r.value == blen && !memcmp(pl, huge, blen));
+    free(pl);
+    free(huge);
+    printf("64 MiB ok\n");
+    idle_report("64 MiB");
+
+    /* 4. Receive timeout on an empty remote channel. */
+    r = call(&A, GW_RECV, d1, 200000, 0, NULL, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    r = call(&A, GW_RECV, d1, 0, 0, NULL, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+
+    /* 5. Back-pressure: a full remote channel blocks a send until its timeout,
+     * or until a receiver makes room. */
+    r = call(&A, GW_SEND, d2, 0, 0, "a", 1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = call(&A, GW_SEND, d2, 0, 0, "b", 1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = call(&A, GW_SEND, d2, 300000, 0, "c", 1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    r = call(&A, GW_POLL, d2, 200000, DRAGON_POLL_OUT, NULL, 0, NULL);
+    T_ASSERT(r.status == DRAGON_ERR_TIMEOUT && (r.events & DRAGON_POLL_FULL));
+    uint64_t id = post(&A, GW_SEND, d2, 20000000, 0, "d", 1);
+    char c1;
+    uint64_t len;
+    T_OK(dragon_channel_recv(T2, &c1, 1, &len, SAFETY_US));
+    T_ASSERT(c1 == 'a');
+    r = wait_reply(&A, NULL);
+    T_ASSERT(r.req_id == id && r.status == DRAGON_OK);
+    T_OK(dragon_channel_recv(T2, &c1, 1, &len, SAFETY_US));
+    T_ASSERT(c1 == 'b');
+    T_OK(dragon_channel_recv(T2, &c1, 1, &len, SAFETY_US));
+    T_ASSERT(c1 == 'd');
+    printf("timeouts and back-pressure ok\n");
+    idle_report("timeouts and back-pressure");
+
+    /* 6. An agent of another job (wrong key) cannot inject into node 1. */
+    spawn(&ags[2], 2, pool[2], BADKEY);
+    snprintf(peers, sizeof peers, "{\"peers\":[{\"node\":1,\"address\":\"%s\"},{\"node\":2,\"address\":\"%s\"}]}\n",
+             ags[1].address, ags[2].address);
+    say(&ags[2], peers);
+    client_t C;
+    client_open(&C, pool[2], ags[2].gateway);
+    post(&C, GW_SEND, d1, -1, 0, "intruder", 8);
+    for (int i = 0; i < 300 && !log_has(ags[1].log, "wrong job key"); i++)
+        usleep(100000);
+    T_ASSERT(log_has(ags[1].log, "wrong job key"));
+    uint64_t cnt = 99;
+    T_OK(dragon_channel_count(T1, &cnt));
+    T_ASSERT(cnt == 0);
+    say(&ags[2], "{\"exit\":true}\n");
+    T_ASSERT(stop(&ags[2]) == 0);
+    ags[2].pid = 0;
+    client_close(&C);
+    printf("foreign key dropped ok\n");
+
+    /* 7. Node 1's agent dies: the pending receive and later requests fail
+     * with PEER_LOST, found by the agent itself (no {"lost"} line). */
+    id = post(&A, GW_RECV, d1, -1, 0, NULL, 0);
+    r = call(&A, GW_COUNT, d1, 0, 0, NULL, 0, NULL); /* the RECV reached node 1 before this */
+    T_ASSERT(r.status == DRAGON_OK);
+    kill(ags[1].pid, SIGKILL);
+    int st;
+    waitpid(ags[1].pid, &st, 0);
+    fclose(ags[1].out);
+    close(ags[1].in);
+    ags[1].pid = 0;
+    r = wait_reply(&A, NULL);
+    T_ASSERT(r.req_id == id);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_PEER_LOST);
+    r = call(&A, GW_SEND, d1, -1, 0, "late", 4, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_PEER_LOST);
+    printf("peer lost ok\n");
+
+    say(&ags[0], "{\"exit\":true}\n");
+    st = stop(&ags[0]);
+    T_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ags[0].pid = 0;
+    client_close(&A);
+    client_close(&B);
+    T_OK(dragon_channel_destroy(T0));
+    T_OK(dragon_channel_destroy(T1));
+    T_OK(dragon_channel_destroy(T2));
+    for (int i = 0; i < 3; i++) {
+        pools[i] = NULL;
+        T_OK(dragon_pool_destroy(pool[i]));
+    }
+    t_check_no_segments(rtid);
+    if (getenv("DRAGON_TEST_KEEP_LOGS"))
+        dump_logs(ags, 3);
+    for (int i = 0; i < 3; i++)
+        unlink(ags[i].log);
+    printf("all ok\n");
+    return 0;
+}

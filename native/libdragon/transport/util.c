@@ -1,0 +1,166 @@
+/* Small helpers of the agent: clock, logging to stderr, encodings, randomness. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <errno.h>
+#include <sys/random.h>
+#include "agent.h"
+
+static int log_level = L_INFO; /* set once at start-up from DRAGON_LOG_LEVEL */
+
+uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t deadline_of(int64_t timeout_us)
+{
+    if (timeout_us < 0)
+        return UINT64_MAX;
+    return now_us() + (uint64_t)timeout_us;
+}
+
+dragonError_t log_init(void)
+{
+    const char *l = getenv("DRAGON_LOG_LEVEL");
+    if (!l)
+        return DRAGON_OK;
+    if (!strcasecmp(l, "debug"))
+        log_level = L_DEBUG;
+    else if (!strcasecmp(l, "info"))
+        log_level = L_INFO;
+    else if (!strcasecmp(l, "warn") || !strcasecmp(l, "warning"))
+        log_level = L_WARN;
+    else if (!strcasecmp(l, "error"))
+        log_level = L_ERR;
+    return DRAGON_OK;
+}
+
+void alog(int level, const char *fmt, ...)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    if (level > log_level)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "dragon-transport %s: %s\n", names[level], line);
+    fflush(stderr);
+}
+
+dragonError_t random_bytes(void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return DRAGON_ERR_SYSTEM;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return DRAGON_OK;
+}
+
+dragonError_t hex_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+    static const char d[] = "0123456789abcdef";
+    if (cap < 2 * len + 1)
+        return DRAGON_ERR_BUFFER_TOO_SMALL;
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = d[in[i] >> 4];
+        out[2 * i + 1] = d[in[i] & 15];
+    }
+    out[2 * len] = 0;
+    return DRAGON_OK;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+dragonError_t hex_decode(const char *in, size_t inlen, uint8_t *out, size_t cap, size_t *outlen)
+{
+    if (inlen % 2 || inlen / 2 > cap)
+        return DRAGON_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < inlen / 2; i++) {
+        int h = hexval(in[2 * i]), l = hexval(in[2 * i + 1]);
+        if (h < 0 || l < 0)
+            return DRAGON_ERR_INVALID_ARGUMENT;
+        out[i] = (uint8_t)(h << 4 | l);
+    }
+    *outlen = inlen / 2;
+    return DRAGON_OK;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+dragonError_t b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+    if (cap < 4 * ((len + 2) / 3) + 1)
+        return DRAGON_ERR_BUFFER_TOO_SMALL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = b64[(v >> 18) & 63];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? b64[v & 63] : '=';
+    }
+    out[o] = 0;
+    return DRAGON_OK;
+}
+
+/* Accepts standard and URL-safe alphabets, with or without padding. */
+dragonError_t b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen)
+{
+    uint32_t v = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (; *in && *in != '='; in++) {
+        int c = *in;
+        int x;
+        if (c >= 'A' && c <= 'Z')
+            x = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            x = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            x = c - '0' + 52;
+        else if (c == '+' || c == '-')
+            x = 62;
+        else if (c == '/' || c == '_')
+            x = 63;
+        else
+            return DRAGON_ERR_INVALID_ARGUMENT;
+        v = v << 6 | (uint32_t)x;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= cap)
+                return DRAGON_ERR_BUFFER_TOO_SMALL;
+            out[o++] = (uint8_t)(v >> bits);
+        }
+    }
+    *outlen = o;
+    return DRAGON_OK;
+}
