@@ -29,7 +29,7 @@ const pbsEnv = (nodefile: string) => ['env', 'PBS_JOBID=42.pbs-server', `PBS_NOD
 
 async function assertClean(): Promise<void> {
   for (const n of NODES) {
-    const r = await onNode(n, ['sh', '-c', 'ls /dev/shm | grep "^dragon-" || true; for e in /proc/[0-9]*/environ; do tr "\\0" "\\n" < $e 2>/dev/null | grep -q "^DRAGON_RT_UID=" && echo "process $e"; done; true'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
+    const r = await onNode(n, ['sh', '-c', 'ls /dev/shm | grep "^dragon-" || true; for e in /proc/[0-9]*/environ; do tr "\\0" "\\n" < $e 2>/dev/null | grep -q "^DRAGON_RT_UID=" && echo "process $e"; done; for d in /tmp/dragon-*/[0-9a-f]*; do [ -d "$d" ] && echo "run-time directory $d"; done; true'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
     assert.is(r.stdout.trim(), '', `left on ${n}`);
   }
 }
@@ -72,7 +72,7 @@ if (skip) {
     const nodefile = file('nodefile2', 'node1\nnode2\nnode3\n');
     const r = await cluster([...pbsEnv(nodefile), process.execPath, CLEANUP, '--dry-run']);
     assert.is(r.exitCode, 0, r.stderr);
-    for (const n of NODES) assert.match(r.stdout, new RegExp(`${n}: nothing to clean`));
+    for (const n of NODES) assert.match(r.stdout, new RegExp(`${n}: nothing to clean`), `${r.stdout}\n${r.stderr}`);
   });
 }
 

@@ -26,7 +26,7 @@ function dragon(n: number, args: string[], timeout = 120_000, env: Record<string
 }
 
 async function leftovers(node: string): Promise<string[]> {
-  const sh = 'for e in /proc/[0-9]*/environ; do if tr "\\0" "\\n" < $e 2>/dev/null | grep -q "^DRAGON_RT_UID="; then p=${e%/environ}; echo "process ${p#/proc/}: $(tr "\\0" " " < $p/cmdline 2>/dev/null)"; fi; done; ls /dev/shm | grep "^dragon-" | sed "s/^/segment /"; true';
+  const sh = 'for e in /proc/[0-9]*/environ; do if tr "\\0" "\\n" < $e 2>/dev/null | grep -q "^DRAGON_RT_UID="; then p=${e%/environ}; echo "process ${p#/proc/}: $(tr "\\0" " " < $p/cmdline 2>/dev/null)"; fi; done; ls /dev/shm | grep "^dragon-" | sed "s/^/segment /"; for d in /tmp/dragon-*/[0-9a-f]*; do [ -d "$d" ] && echo "run-time directory $d"; done; true';
   const r = await onNode(node, ['sh', '-c', sh], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
   return r.stdout.split('\n').filter((l) => l.trim() !== '');
 }

@@ -12,6 +12,7 @@ export class Log {
   #fd = -1;
   #wrote = false;
   #failed = false;
+  #closed = false;
   readonly #max: number;
 
   constructor(
@@ -48,6 +49,9 @@ export class Log {
   write(level: LogLevel, component: string, msg: string): void {
     if (!this.enabled(level) || this.#failed) return;
     const line = `${new Date().toISOString()} rt=${this.rtid} ${this.host} ${level.toUpperCase()} [${component}] ${msg.replace(/\n/g, '\\n')}\n`;
+    // After close (teardown done, its directory removed), a late line must not
+    // create the file again: it goes to stderr, which the launcher keeps.
+    if (this.#closed) return void process.stderr.write(line);
     try {
       if (this.#fd < 0) {
         mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
@@ -64,5 +68,6 @@ export class Log {
   close(): void {
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = -1;
+    this.#closed = true;
   }
 }
