@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { root } from '../helpers/cli.js';
-import { cluster, onNode, script as VC, skipReason } from '../helpers/cluster.js';
+import { cluster, leftovers, leftoversOn, onNode, script as VC, skipReason } from '../helpers/cluster.js';
 import { suite } from '../helpers/suite.js';
 
 const test = suite('dragon on 3 Slurm nodes');
@@ -44,25 +44,8 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30
 }
 
 /** What this user's run-times left on a node: processes carrying a run-time id, segments. */
-async function leftovers(node: string): Promise<string[]> {
-  const sh = 'for e in /proc/[0-9]*/environ; do if tr "\\0" "\\n" < $e 2>/dev/null | grep -q "^DRAGON_RT_UID="; then p=${e%/environ}; echo "process ${p#/proc/}: $(tr "\\0" " " < $p/cmdline 2>/dev/null)"; fi; done; ls /dev/shm | grep "^dragon-" | sed "s/^/segment /"; for d in /tmp/dragon-*/[0-9a-f]*; do [ -d "$d" ] && echo "run-time directory $d"; done; true';
-  const r = await onNode(node, ['sh', '-c', sh], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
-  return r.stdout.split('\n').filter((l) => l.trim() !== '');
-}
-
 async function assertClean(nodes: string[], ms = 10_000): Promise<void> {
-  const left = new Map<string, string[]>();
-  const end = Date.now() + ms;
-  for (;;) {
-    left.clear();
-    for (const n of nodes) {
-      const l = await leftovers(n);
-      if (l.length) left.set(n, l);
-    }
-    if (left.size === 0 || Date.now() > end) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.equal(Object.fromEntries(left), {}, 'things left on the nodes');
+  assert.equal(await leftoversOn(nodes, ms), {}, 'things left on the nodes');
 }
 
 function frontendPid(marker: string): number {

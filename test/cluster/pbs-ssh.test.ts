@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { root } from '../helpers/cli.js';
-import { cluster, onNode, skipReason } from '../helpers/cluster.js';
+import { cluster, leftoversOn, skipReason } from '../helpers/cluster.js';
 import { suite } from '../helpers/suite.js';
 
 const test = suite('PBS and SSH launch on 3 nodes');
@@ -28,10 +28,7 @@ function file(name: string, text: string): string {
 const pbsEnv = (nodefile: string) => ['env', 'PBS_JOBID=42.pbs-server', `PBS_NODEFILE=${nodefile}`];
 
 async function assertClean(): Promise<void> {
-  for (const n of NODES) {
-    const r = await onNode(n, ['sh', '-c', 'ls /dev/shm | grep "^dragon-" || true; for e in /proc/[0-9]*/environ; do tr "\\0" "\\n" < $e 2>/dev/null | grep -q "^DRAGON_RT_UID=" && echo "process $e"; done; for d in /tmp/dragon-*/[0-9a-f]*; do [ -d "$d" ] && echo "run-time directory $d"; done; true'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
-    assert.is(r.stdout.trim(), '', `left on ${n}`);
-  }
+  assert.equal(await leftoversOn(NODES), {}, 'things left on the nodes');
 }
 
 if (skip) {

@@ -39,3 +39,30 @@ export function cluster(args: string[], opts: Options = {}): Promise<Result> {
 export function onNode(node: string, args: string[], opts: Options = {}): Promise<Result> {
   return run(['on', node, ...args], opts);
 }
+
+/**
+ * What this user's run-times left on a node: processes carrying a run-time id
+ * in their environment, /dev/shm segments, run-time directories.
+ */
+export async function leftovers(node: string): Promise<string[]> {
+  const sh =
+    'for e in /proc/[0-9]*/environ; do if tr "\\0" "\\n" < $e 2>/dev/null | grep -q "^DRAGON_RT_UID="; then p=${e%/environ}; echo "process ${p#/proc/}: $(tr "\\0" " " < $p/cmdline 2>/dev/null)"; fi; done; ' +
+    'ls /dev/shm | grep "^dragon-" | sed "s/^/segment /"; for d in /tmp/dragon-*/[0-9a-f]*; do [ -d "$d" ] && echo "run-time directory $d"; done; true';
+  // A clean environment: the test runner's own DRAGON_RT_UID must not show up as a leftover.
+  const r = await onNode(node, ['sh', '-c', sh], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
+  return r.stdout.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** Waits (up to `ms`) until no node has leftovers; then returns what is left, by node ({} when clean). */
+export async function leftoversOn(nodes: string[], ms = 10_000): Promise<Record<string, string[]>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const left: Record<string, string[]> = {};
+    for (const n of nodes) {
+      const l = await leftovers(n);
+      if (l.length) left[n] = l;
+    }
+    if (Object.keys(left).length === 0 || Date.now() > end) return left;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
