@@ -28,6 +28,12 @@ export const ExitedMsg = z.object({
   error: base64.nullable(),
 });
 export const SignalMsg = z.object({ kind: z.literal('signal'), puid, signal: z.string().regex(/^SIG[A-Z0-9]+$/) });
+/**
+ * GS tells every node but the process's own that process `puid` exited: each
+ * reclaims what it held in the node's default pool (locks, semaphore units,
+ * barrier tickets taken through the transport on objects of that node).
+ */
+export const ReclaimMsg = z.object({ kind: z.literal('reclaim'), puid });
 
-export const NodeMessage = z.discriminatedUnion('kind', [GsRequestMsg, GsReplyMsg, StartMsg, StartedMsg, StartFailedMsg, ExitedMsg, SignalMsg]);
+export const NodeMessage = z.discriminatedUnion('kind', [GsRequestMsg, GsReplyMsg, StartMsg, StartedMsg, StartFailedMsg, ExitedMsg, SignalMsg, ReclaimMsg]);
 export type NodeMessage = z.infer<typeof NodeMessage>;

@@ -189,6 +189,15 @@ dragonError_t serve_run(agent_t *a, uint64_t *next_us);
 dragonError_t serve_shutdown(agent_t *a);
 int serve_busy(agent_t *a);
 
+/* ---- syncserve.c: GW_SYNC requests of remote clients on this node's sync objects ---- */
+#define CPOOL_MAX 64 /* pool handles attached as callers' puids, LRU beyond this */
+dragonError_t sync_request(agent_t *a, int peer, const wire_hdr_t *h, const uint8_t *payload);
+/* Retries every pending blocking sync op; *next_us = earliest deadline. */
+dragonError_t sync_run(agent_t *a, uint64_t *next_us);
+int sync_busy(agent_t *a);
+dragonError_t sync_peer_lost(agent_t *a, int peer);
+dragonError_t sync_shutdown(agent_t *a);
+
 /* ---- origin.c: requests of local clients in flight to peers ---- */
 dragonError_t origin_submit(agent_t *a, const gw_req_t *r, const uint8_t *payload,
                             int has_alloc, dragon_alloc_t alloc, int *taken);
@@ -237,6 +246,11 @@ struct agent {
     /* caches */
     pool_ent_t *pools;
     lch_t *lchs;
+    void *cpools;             /* syncserve.c: pool handles per (pool, caller puid) */
+    int ncpools;
+    uint64_t cp_tick;
+    void *sobjs;              /* syncserve.c: sync objects with pending ops */
+    int sync_pass;            /* syncserve.c is walking its queues: peer loss defers the cleanup */
     /* serve */
     void *acks;               /* large RECV replies awaiting W_ACK */
     uint64_t next_ref;
@@ -245,6 +259,7 @@ struct agent {
     uint64_t next_xid;
     int inflight;
     int stopping;
+    uint64_t activity;        /* messages received + gateway requests taken (spin heuristic) */
     int have_peers;           /* the peers line arrived: requests may go out */
     int stdin_open;
     char ctl[1 << 16];

@@ -37,6 +37,7 @@ dragonError_t peer_lost(agent_t *a, int node, const char *why)
     alog(L_WARN, "node %d lost (%s): failing its requests with PEER_LOST", node, why);
     origin_peer_lost(a, node);
     serve_peer_lost(a, node);
+    sync_peer_lost(a, node);
     return DRAGON_OK;
 }
 

@@ -375,6 +375,7 @@ static void handle_msg(agent_t *a, const uint8_t *buf, size_t len)
 static void recv_done(agent_t *a, fctx_t *c, int err, size_t len)
 {
     uint8_t *buf = c->owner;
+    a->activity++; /* a message arrived: worth spinning for the next one */
     if (!err)
         handle_msg(a, buf, len);
     else if (err != FI_ECANCELED)

@@ -85,7 +85,9 @@ static int take(agent_t *a, dragon_msg_t *m)
     memcpy(&r, ptr, sizeof r);
     uint64_t plen = m->len - sizeof r;
     if (memcmp(r.magic, GW_REQ_MAGIC, 4) || r.version != 1 ||
-        (r.op == GW_SEND ? r.payload_len != plen : plen != 0)) {
+        (r.op == GW_SEND ? r.payload_len != plen
+                         : r.op == GW_SYNC ? plen != sizeof(gw_sync_t) || r.payload_len != plen
+                                           : plen != 0)) {
         alog(L_WARN, "bad gateway request (magic/version/length), req_id %llu",
              (unsigned long long)r.req_id);
         drop_msg(a, m);
@@ -146,6 +148,7 @@ dragonError_t gateway_pump(agent_t *a)
             alog(L_ERR, "gateway channel: %s", dragon_errname(rc));
             return rc;
         }
+        a->activity++;
         if (!take(a, &m))
             break;
     }

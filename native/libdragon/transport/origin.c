@@ -74,11 +74,12 @@ dragonError_t origin_submit(agent_t *a, const gw_req_t *r, const uint8_t *payloa
     uint64_t rtid, pool_id, host;
     dragonError_t rc = dragon_desc_inspect(r->target, DRAGON_DESC_BYTES, &kind, &rtid, &pool_id,
                                            &host);
-    if (!rc && kind != DRAGON_DESC_CHANNEL)
+    if (!rc && kind != (r->op == GW_SYNC ? DRAGON_DESC_SYNC : DRAGON_DESC_CHANNEL))
         rc = DRAGON_ERR_WRONG_KIND;
     if (!rc && (host == (uint64_t)a->node || host >= MAX_NODES))
         rc = DRAGON_ERR_INVALID_ARGUMENT; /* a local channel is used directly */
-    if (!rc && r->op != GW_SEND && r->op != GW_RECV && r->op != GW_POLL && r->op != GW_COUNT)
+    if (!rc && r->op != GW_SEND && r->op != GW_RECV && r->op != GW_POLL && r->op != GW_COUNT &&
+        r->op != GW_SYNC)
         rc = DRAGON_ERR_INVALID_ARGUMENT;
     int peer = (int)host;
     if (!rc && !a->have_peers && !a->stopping) {
@@ -109,7 +110,7 @@ dragonError_t origin_submit(agent_t *a, const gw_req_t *r, const uint8_t *payloa
     o->op = r->op;
     o->req_id = r->req_id;
     memcpy(o->reply, r->reply, DRAGON_DESC_BYTES);
-    uint64_t plen = r->op == GW_SEND ? r->payload_len : 0;
+    uint64_t plen = r->op == GW_SEND || r->op == GW_SYNC ? r->payload_len : 0;
     int large = plen > EAGER_MAX;
     wmsg_t *m = wmsg_new(a, W_REQ, large ? 0 : plen);
     if (!m) {

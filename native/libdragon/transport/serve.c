@@ -260,6 +260,8 @@ static uint64_t run_lch(agent_t *a, lch_t *l);
 
 static dragonError_t process_req(agent_t *a, int peer, const wire_hdr_t *h, const uint8_t *payload)
 {
+    if (h->op == GW_SYNC)
+        return sync_request(a, peer, h, payload);
     op_t tmp = {.peer = peer, .xid = h->xid, .gwop = h->op, .role = R_SERVE};
     lch_t *l = NULL;
     dragonError_t rc = lch_get(a, h->target, &l);

@@ -272,6 +272,227 @@ static void dump_logs(agentp_t *ags, int n)
     }
 }
 
+/* ---- sync objects (gateway op 5) ---- */
+static uint64_t spost(client_t *c, const uint8_t *target, uint32_t sop, uint64_t caller,
+                      uint64_t arg0, int64_t timeout)
+{
+    gw_sync_t q = {.sop = sop, .caller = caller, .arg0 = arg0};
+    return post(c, GW_SYNC, target, timeout, 0, &q, sizeof q);
+}
+
+static gw_rep_t scall(client_t *c, const uint8_t *target, uint32_t sop, uint64_t caller,
+                      uint64_t arg0, int64_t timeout, uint8_t **out)
+{
+    uint64_t id = spost(c, target, sop, caller, arg0, timeout);
+    gw_rep_t rep = wait_reply(c, out);
+    T_ASSERT(rep.req_id == id && rep.op == GW_SYNC);
+    return rep;
+}
+
+static void sdesc_of(dragon_sync_t *s, uint8_t *d)
+{
+    size_t len;
+    T_OK(dragon_sync_serialize(s, d, DRAGON_DESC_BYTES, &len));
+}
+
+static uint64_t u64_at(const uint8_t *p, int i)
+{
+    uint64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return v;
+}
+
+/* A client of node 0 uses sync objects of node 1; the test process is the
+ * local party on node 1 (its pool handle's puid is 1). Remote callers use
+ * puids 7000.. so ownership shows whether the op ran as the caller. */
+static void sync_cases(client_t *A, client_t *A2, dragon_pool_t *p1)
+{
+    enum { ME = 7000, OTHER = 7001, DOOMED = 7002 };
+    dragon_sync_t *L, *S, *E, *B;
+    uint8_t dl[96], ds[96], de[96], db[96];
+    T_OK(dragon_sync_create(p1, DRAGON_SYNC_RLOCK, 0, 0, &L));
+    T_OK(dragon_sync_create(p1, DRAGON_SYNC_SEMAPHORE, 1, 2, &S));
+    T_OK(dragon_sync_create(p1, DRAGON_SYNC_EVENT, 0, 0, &E));
+    T_OK(dragon_sync_create(p1, DRAGON_SYNC_BARRIER, 2, 0, &B));
+    sdesc_of(L, dl);
+    sdesc_of(S, ds);
+    sdesc_of(E, de);
+    sdesc_of(B, db);
+    uint8_t *pl = NULL;
+    uint64_t owner, count;
+
+    /* Lock: acquired as the remote caller, owner-checked release. */
+    gw_rep_t r = scall(A, dl, SOP_LOCK_ACQUIRE, ME, 0, -1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == ME && count == 1);
+    r = scall(A, dl, SOP_LOCK_OWNER, ME, 0, 0, &pl);
+    T_ASSERT(r.status == DRAGON_OK && r.value == ME && u64_at(pl, 0) == 1);
+    free(pl);
+    T_EXPECT(dragon_lock_release(L), DRAGON_ERR_NOT_OWNER); /* not ours (puid 1) */
+    r = scall(A, dl, SOP_LOCK_RELEASE, OTHER, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_NOT_OWNER);
+    r = scall(A, dl, SOP_LOCK_RELEASE, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == 0);
+
+    /* Contention with a local holder: the remote acquire waits for the
+     * local release (A2's request, behind it in node 0's sequence, proves
+     * it is pending), and times out when nobody releases. */
+    T_OK(dragon_lock_acquire(L, 0));
+    uint64_t id = spost(A, dl, SOP_LOCK_ACQUIRE, ME, 0, 20000000);
+    r = scall(A2, dl, SOP_LOCK_OWNER, OTHER, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 1);
+    T_OK(dragon_lock_release(L));
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id && r.status == DRAGON_OK);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == ME);
+    r = scall(A, dl, SOP_LOCK_RELEASE, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_OK(dragon_lock_acquire(L, 0));
+    r = scall(A, dl, SOP_LOCK_ACQUIRE, ME, 0, 200000, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    r = scall(A, dl, SOP_LOCK_ACQUIRE, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == 1 && count == 1);
+    T_OK(dragon_lock_release(L));
+    printf("sync lock ok\n");
+
+    /* Semaphore (value 1, bound 2): units recorded under the caller, given
+     * back by reclaim of that caller. */
+    r = scall(A, ds, SOP_SEM_ACQUIRE, ME, 0, -1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = scall(A, ds, SOP_SEM_VALUE, ME, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    r = scall(A, ds, SOP_SEM_ACQUIRE, ME, 0, 200000, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    id = spost(A, ds, SOP_SEM_ACQUIRE, ME, 0, -1);
+    r = scall(A2, ds, SOP_SEM_VALUE, OTHER, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    T_OK(dragon_sem_release(S, 1));
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id && r.status == DRAGON_OK);
+    int64_t v = -1;
+    T_OK(dragon_sem_value(S, &v));
+    T_ASSERT(v == 0);
+    r = scall(A, ds, SOP_SEM_RELEASE, ME, 2, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = scall(A, ds, SOP_SEM_RELEASE, ME, 1, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_OVERFLOW);
+    r = scall(A, ds, SOP_SEM_ACQUIRE, DOOMED, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_OK(dragon_sem_value(S, &v));
+    T_ASSERT(v == 1);
+    dragon_reclaim_stats_t st;
+    T_OK(dragon_pool_reclaim(p1, DOOMED, &st));
+    T_OK(dragon_sem_value(S, &v));
+    T_ASSERT(v == 2);
+    printf("sync semaphore ok\n");
+
+    /* Event: a remote wait woken by a local set. */
+    r = scall(A, de, SOP_EVENT_IS_SET, ME, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    id = spost(A, de, SOP_EVENT_WAIT, ME, 0, -1);
+    r = scall(A2, de, SOP_EVENT_IS_SET, OTHER, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    T_OK(dragon_event_set(E));
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id && r.status == DRAGON_OK);
+    r = scall(A, de, SOP_EVENT_CLEAR, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    int set = 1;
+    T_OK(dragon_event_is_set(E, &set));
+    T_ASSERT(!set);
+    r = scall(A, de, SOP_EVENT_WAIT, ME, 0, 200000, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    r = scall(A, de, SOP_EVENT_SET, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_OK(dragon_event_is_set(E, &set));
+    T_ASSERT(set);
+    printf("sync event ok\n");
+
+    /* Barrier of 2: one party here, one remote; distinct indices. */
+    for (int round = 0; round < 3; round++) {
+        id = spost(A, db, SOP_BARRIER_WAIT, ME, 0, -1);
+        uint64_t idx = 9;
+        T_OK(dragon_barrier_wait(B, SAFETY_US, &idx));
+        r = wait_reply(A, NULL);
+        T_ASSERT(r.req_id == id && r.status == DRAGON_OK);
+        T_ASSERT(idx < 2 && r.value < 2 && idx != r.value);
+    }
+    r = scall(A, db, SOP_BARRIER_STATE, ME, 0, 0, &pl);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 2 && u64_at(pl, 0) == 0 && u64_at(pl, 1) == 0);
+    free(pl);
+    /* Abort (remote) breaks the remote waiter; reset repairs. */
+    id = spost(A, db, SOP_BARRIER_WAIT, ME, 0, -1);
+    uint64_t id2 = spost(A, db, SOP_BARRIER_ABORT, OTHER, 0, 0);
+    for (int i = 0; i < 2; i++) {
+        r = wait_reply(A, NULL);
+        if (r.req_id == id)
+            T_EXPECT((dragonError_t)r.status, DRAGON_ERR_BROKEN);
+        else
+            T_ASSERT(r.req_id == id2 && r.status == DRAGON_OK);
+    }
+    r = scall(A, db, SOP_BARRIER_STATE, ME, 0, 0, &pl);
+    T_ASSERT(r.status == DRAGON_OK && u64_at(pl, 1) == 1);
+    free(pl);
+    r = scall(A, db, SOP_BARRIER_RESET, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    /* A remote wait that times out breaks the round (cancel of its ticket). */
+    r = scall(A, db, SOP_BARRIER_WAIT, ME, 0, 200000, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    uint64_t parties, waiting;
+    int broken = 0;
+    T_OK(dragon_barrier_state(B, &parties, &waiting, &broken));
+    T_ASSERT(broken && parties == 2); /* as a local wait that times out */
+    (void)waiting;
+    T_OK(dragon_barrier_reset(B));
+    printf("sync barrier ok\n");
+
+    /* Wrong requests. */
+    r = scall(A, dl, 99, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+    r = scall(A, dl, SOP_LOCK_ACQUIRE, 0, 0, 0, NULL); /* no caller puid */
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+    r = scall(A, de, SOP_LOCK_ACQUIRE, ME, 0, 0, NULL); /* an event is no lock */
+    T_ASSERT(r.status != DRAGON_OK);
+    uint8_t chd[96];
+    memcpy(chd, A->reply_desc, 96); /* a channel (and a local one) */
+    r = scall(A, chd, SOP_LOCK_ACQUIRE, ME, 0, 0, NULL);
+    T_ASSERT(r.status != DRAGON_OK);
+    gw_sync_t q = {.sop = SOP_LOCK_OWNER, .caller = ME};
+    r = call(A, GW_SYNC, dl, 0, 0, &q, 16, NULL); /* short payload */
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == 0);
+    printf("sync wrong requests ok\n");
+
+    /* More callers than the agent caches pool handles for (64): the handle
+     * of a caller with a pending acquire is never the one evicted. */
+    T_OK(dragon_lock_acquire(L, 0));
+    id = spost(A, dl, SOP_LOCK_ACQUIRE, 8000, 0, 20000000);
+    for (uint64_t c = 0; c < 80; c++) {
+        r = scall(A2, dl, SOP_LOCK_OWNER, 9000 + c, 0, 0, NULL);
+        T_ASSERT(r.status == DRAGON_OK && r.value == 1);
+    }
+    T_OK(dragon_lock_release(L));
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id && r.status == DRAGON_OK);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == 8000);
+    r = scall(A, dl, SOP_LOCK_RELEASE, 8000, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    printf("sync handle cache ok\n");
+
+    T_OK(dragon_sync_destroy(L));
+    T_OK(dragon_sync_destroy(S));
+    T_OK(dragon_sync_destroy(E));
+    T_OK(dragon_sync_destroy(B));
+}
+
 static agentp_t ags[3];
 static dragon_pool_t *pools[3];
 
@@ -481,6 +702,13 @@ int main(void)
     T_ASSERT(c1 == 'd');
     printf("timeouts and back-pressure ok\n");
     idle_report("timeouts and back-pressure");
+
+    /* 6a. Sync objects of node 1 used by clients of node 0. */
+    client_t A2;
+    client_open(&A2, pool[0], ags[0].gateway);
+    sync_cases(&A, &A2, pool[1]);
+    client_close(&A2);
+    idle_report("sync");
 
     /* 6. An agent of another job (wrong key) cannot inject into node 1. */
     spawn(&ags[2], 2, pool[2], BADKEY);

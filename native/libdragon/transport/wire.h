@@ -46,7 +46,25 @@ typedef struct __attribute__((packed)) wire_hdr {
 /* Gateway request / reply headers (client <-> local agent), see the brief. */
 #define GW_REQ_MAGIC "DGW1"
 #define GW_REP_MAGIC "DGR1"
-enum { GW_SEND = 1, GW_RECV = 2, GW_POLL = 3, GW_COUNT = 4 };
+enum { GW_SEND = 1, GW_RECV = 2, GW_POLL = 3, GW_COUNT = 4, GW_SYNC = 5 };
+
+/* GW_SYNC payload (32 bytes): the operation on the target sync object, done
+ * at the target AS the caller's puid. */
+enum {
+    SOP_LOCK_ACQUIRE = 1, SOP_LOCK_RELEASE = 2, SOP_LOCK_OWNER = 3,
+    SOP_SEM_ACQUIRE = 10, SOP_SEM_RELEASE = 11, SOP_SEM_VALUE = 12,
+    SOP_EVENT_SET = 20, SOP_EVENT_CLEAR = 21, SOP_EVENT_IS_SET = 22, SOP_EVENT_WAIT = 23,
+    SOP_BARRIER_WAIT = 30, SOP_BARRIER_ABORT = 31, SOP_BARRIER_RESET = 32,
+    SOP_BARRIER_STATE = 33,
+};
+typedef struct __attribute__((packed)) gw_sync {
+    uint32_t sop;
+    uint32_t pad;
+    uint64_t caller; /* puid the op is performed as (owner of locks, units, tickets) */
+    uint64_t arg0;   /* SEM_RELEASE: n */
+    uint64_t arg1;
+} gw_sync_t;
+_Static_assert(sizeof(gw_sync_t) == 32, "sync request payload is 32 bytes");
 
 typedef struct __attribute__((packed)) gw_req {
     char magic[4];

@@ -172,6 +172,8 @@ export class Backend {
         node: (i) => (i === this.#index ? this.#local! : this.#remote(i)),
         reply: (origin, reply) => this.#reply(origin, reply),
         onExit: (r) => this.#onExit(r),
+        // what a process held on other nodes' objects through the transport
+        reclaim: (node, puid) => (node === this.#index ? this.#ls?.reclaim(puid) : this.#route(node, { kind: 'reclaim', puid })),
       });
       if (this.#s.nodeCount === 1) this.#gs.setNodes([this.#host]);
     }
@@ -237,6 +239,8 @@ export class Backend {
         return this.#gs?.exited(msg.puid, { code: msg.code, signal: msg.signal, exitCode: msg.exitCode, error: msg.error === null ? null : Buffer.from(msg.error, 'base64') });
       case 'signal':
         return this.#local?.signal(msg.puid, msg.signal);
+      case 'reclaim':
+        return this.#ls?.reclaim(msg.puid);
     }
   }
 

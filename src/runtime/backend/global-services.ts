@@ -64,6 +64,11 @@ export interface GlobalServicesOptions {
   reply<R extends GsReply>(origin: Origin, reply: R): void;
   /** A process exited (the head, for the caller's bookkeeping). */
   onExit(record: ProcessRecord): void;
+  /**
+   * Node `node` (not the process's own, which did it already) gives back what
+   * process `puid` held there: objects of other nodes it used through the transport.
+   */
+  reclaim?(node: number, puid: number): void;
 }
 
 export class GlobalServices {
@@ -144,6 +149,8 @@ export class GlobalServices {
     if (r.exit) return;
     r.exit = exit;
     this.#o.log.info('gs', `process ${puid} exited: ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}`);
+    const nodes = this.#hosts?.length ?? 1;
+    if (this.#o.reclaim) for (let n = 0; n < nodes; n++) if (n !== r.node) this.#o.reclaim(n, puid);
     for (const j of r.joiners) {
       clearTimeout(j.timer);
       this.#o.reply(j.origin, joinReply(j.id, exit));

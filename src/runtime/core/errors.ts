@@ -217,13 +217,30 @@ export const Errors = {
   otherNode(op: string, kind: string, owner: number, here: number): DragonError {
     return new DragonError(`${op}: this ${kind} lives on node ${owner} of the run-time and this process runs on node ${here}`, {
       code: 'DRAGON_ERR_OTHER_NODE',
-      hint: `Only channels are carried between nodes; a ${kind} of another node is not carried by the transport yet: start the processes that share it on its node (policy: { host })`,
+      hint: `Only channels and sync objects (except Condition) are carried between nodes; a ${kind} of another node is not carried by the transport yet: start the processes that share it on its node (policy: { host })`,
+    });
+  },
+
+  // Condition.attach of a condition variable of another node.
+  remoteCondition(op: string, owner: number, here: number): DragonError {
+    return new DragonError(`${op}: this Condition lives on node ${owner} and this process runs on node ${here}: condition variables of another node are not carried by the transport yet`, {
+      code: 'DRAGON_ERR_OTHER_NODE',
+      hint: 'Use the Condition from processes of its node (policy: { host }), or an Event / Semaphore / Lock of that node (those are carried)',
+    });
+  },
+
+  // destroy() of a sync object of another node.
+  remoteSyncDestroy(op: string, what: string, owner: number, here: number): DragonError {
+    return new DragonError(`${op}: this ${what} lives on node ${owner}; a process on node ${here} cannot destroy it`, {
+      code: statusName(Status.INVALID_ARGUMENT),
+      errno: Status.INVALID_ARGUMENT,
+      hint: 'Destroy it from a process of its node (its creator); here, detach() the handle',
     });
   },
 
   // A channel of another node, and no transport agent on this node.
-  noTransport(op: string, owner: number): DragonError {
-    return new DragonError(`${op}: this channel lives on node ${owner} and cross-node channels are off on this node`, {
+  noTransport(op: string, owner: number, what = 'channel'): DragonError {
+    return new DragonError(`${op}: this ${what} lives on node ${owner} and cross-node objects are off on this node (no transport agent)`, {
       code: statusName(Status.NO_TRANSPORT),
       errno: Status.NO_TRANSPORT,
       hint: NO_TRANSPORT_FIX,

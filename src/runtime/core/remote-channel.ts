@@ -34,7 +34,7 @@ const DEFAULT_POOL_ENV = 'DRAGON_DEFAULT_POOL';
 
 export const REQ_HEADER = 232;
 export const REP_HEADER = 32;
-export const GwOp = { SEND: 1, RECV: 2, POLL: 3, COUNT: 4 } as const;
+export const GwOp = { SEND: 1, RECV: 2, POLL: 3, COUNT: 4, SYNC: 5 } as const;
 export type GwOpCode = (typeof GwOp)[keyof typeof GwOp];
 const REQ_MAGIC = 0x31574744; // 'D','G','W','1' little-endian
 const REP_MAGIC = 0x31524744; // 'D','G','R','1'
@@ -133,14 +133,14 @@ function asBuffer(b: Uint8Array): Buffer {
 // ---- the gateway client (one per process) ---------------------------------------
 
 /** Turns a reply into the operation's result (or throws); `payload` is valid only during the call. */
-type Handler<T> = (r: ReplyFields, payload: Buffer, leased: boolean) => T;
+export type Handler<T> = (r: ReplyFields, payload: Buffer, leased: boolean) => T;
 
 interface Pending {
   handle: Handler<void>;
   fail(err: unknown): void;
 }
 
-interface Request {
+export interface Request {
   op: number;
   target: Uint8Array;
   timeoutUs: number;
@@ -169,11 +169,11 @@ export class Gateway {
   #waitingSends = 0;
 
   /** The process's gateway client; throws DRAGON_ERR_NO_TRANSPORT when this node has no transport agent. */
-  static get(op: string, node: number): Gateway {
+  static get(op: string, node: number, what = 'channel'): Gateway {
     if (Gateway.#instance) return Gateway.#instance;
     const gw = process.env[GATEWAY_ENV];
     const pool = process.env[DEFAULT_POOL_ENV];
-    if (!gw || !pool) throw Errors.noTransport(op, node);
+    if (!gw || !pool) throw Errors.noTransport(op, node, what);
     Gateway.#instance = new Gateway(new Uint8Array(Buffer.from(gw, 'base64')), new Uint8Array(Buffer.from(pool, 'base64')));
     return Gateway.#instance;
   }

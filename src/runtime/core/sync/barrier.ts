@@ -7,6 +7,7 @@ import { native } from '../native.js';
 import type { MemoryPool } from '../pool.js';
 import { Status } from '../status.js';
 import { BLOCKED, timeoutUs, type WaitOptions } from '../wait-queue.js';
+import { SyncOp } from '../remote-sync.js';
 import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
 
 const arriveOut = new BigUint64Array(2);
@@ -42,6 +43,7 @@ export class Barrier extends SyncObject {
     try {
       this.live('wait');
       if (options?.signal?.aborted) throw Errors.aborted(op, options.signal.reason);
+      if (this.remote) return this.remote.barrierWait(op, options, BROKEN_HINT);
       const rc = native.barrierArrive(ptr, arriveOut.subarray(0, 1), arriveOut.subarray(1, 2));
       if (rc !== Status.OK) throw Errors.native(op, rc, undefined, rc === Status.BROKEN ? BROKEN_HINT : undefined);
       ticket = arriveOut[0]!;
@@ -78,6 +80,7 @@ export class Barrier extends SyncObject {
   waitSync(options?: { timeout?: number }): number {
     const op = 'Barrier.waitSync';
     this.live('waitSync');
+    if (this.remote) return this.remote.barrierWaitSync(op, options?.timeout, BROKEN_HINT);
     const rc = native.barrierWait(this.ptr, timeoutUs(op, options?.timeout), indexOut);
     if (rc !== Status.OK) {
       throw Errors.native(op, rc, undefined, rc === Status.BROKEN || rc === Status.TIMEOUT ? BROKEN_HINT : undefined);
@@ -88,26 +91,36 @@ export class Barrier extends SyncObject {
   /** Breaks the barrier: current and future waiters fail until reset(). */
   abort(): void {
     this.live('abort');
+    if (this.remote) return this.remote.simple('Barrier.abort', SyncOp.BARRIER_ABORT);
     check('Barrier.abort', native.barrierAbort(this.ptr));
   }
 
   /** Back to the initial state; parties still waiting fail with DRAGON_ERR_BROKEN. */
   reset(): void {
     this.live('reset');
+    if (this.remote) return this.remote.simple('Barrier.reset', SyncOp.BARRIER_RESET);
     check('Barrier.reset', native.barrierReset(this.ptr));
   }
 
   get parties(): number {
+    if (this.remote) return this.#remoteState().parties;
     return Number(this.#state()[0]);
   }
 
   get nWaiting(): number {
+    if (this.remote) return this.#remoteState().waiting;
     return Number(this.#state()[1]);
   }
 
   get broken(): boolean {
+    if (this.remote) return this.#remoteState().broken;
     this.#state();
     return brokenOut[0] !== 0;
+  }
+
+  #remoteState(): { parties: number; waiting: number; broken: boolean } {
+    this.live('state');
+    return this.remote!.barrierState('Barrier.state');
   }
 
   #state(): BigUint64Array {

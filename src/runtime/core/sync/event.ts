@@ -5,6 +5,7 @@ import { native } from '../native.js';
 import type { MemoryPool } from '../pool.js';
 import { Status } from '../status.js';
 import { BLOCKED, timeoutUs, type WaitOptions } from '../wait-queue.js';
+import { SyncOp } from '../remote-sync.js';
 import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
 
 const isSetOut = new Int32Array(1);
@@ -24,16 +25,19 @@ export class Event extends SyncObject {
 
   set(): void {
     this.live('set');
+    if (this.remote) return this.remote.simple('Event.set', SyncOp.EVENT_SET);
     check('Event.set', native.eventSet(this.ptr));
   }
 
   clear(): void {
     this.live('clear');
+    if (this.remote) return this.remote.simple('Event.clear', SyncOp.EVENT_CLEAR);
     check('Event.clear', native.eventClear(this.ptr));
   }
 
   isSet(): boolean {
     this.live('isSet');
+    if (this.remote) return this.remote.value('Event.isSet', SyncOp.EVENT_IS_SET) !== 0;
     check('Event.isSet', native.eventIsSet(this.ptr, isSetOut));
     return isSetOut[0] !== 0;
   }
@@ -51,6 +55,7 @@ export class Event extends SyncObject {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.remote) return this.remote.eventWait(op, options);
     const ptr = this.ptr;
     return this.queue.run(
       {
@@ -69,6 +74,7 @@ export class Event extends SyncObject {
   waitSync(options?: { timeout?: number }): boolean {
     const op = 'Event.waitSync';
     this.live('waitSync');
+    if (this.remote) return this.remote.eventWaitSync(op, options?.timeout);
     const rc = native.eventWait(this.ptr, timeoutUs(op, options?.timeout));
     if (rc === Status.TIMEOUT) return false;
     check(op, rc);

@@ -7,6 +7,7 @@ import { Errors, check } from '../errors.js';
 import { native } from '../native.js';
 import type { MemoryPool } from '../pool.js';
 import { timeoutMs, type WaitOptions } from '../wait-queue.js';
+import { SyncOp } from '../remote-sync.js';
 import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
 
 export interface AcquireOptions extends WaitOptions {}
@@ -26,7 +27,9 @@ abstract class LockBase extends SyncObject {
 
   release(): void {
     this.live('release');
-    check(`${this.constructor.name}.release`, native.lockRelease(this.ptr));
+    const op = `${this.constructor.name}.release`;
+    if (this.remote) return this.remote.simple(op, SyncOp.LOCK_RELEASE);
+    check(op, native.lockRelease(this.ptr));
   }
 
   /** Whether some process holds it. */
@@ -37,6 +40,7 @@ abstract class LockBase extends SyncObject {
   /** Holder's run-time process id (0n = free) and recursion depth. */
   owner(): { puid: bigint; count: number } {
     this.live('owner');
+    if (this.remote) return this.remote.owner(`${this.constructor.name}.owner`);
     check(`${this.constructor.name}.owner`, native.lockOwner(this.ptr, ownerOut.subarray(0, 1), ownerOut.subarray(1, 2)));
     return { puid: ownerOut[0]!, count: Number(ownerOut[1]) };
   }

@@ -4,6 +4,7 @@ import { Errors, check } from '../errors.js';
 import { native } from '../native.js';
 import type { MemoryPool } from '../pool.js';
 import type { AcquireOptions } from './lock.js';
+import { SyncOp } from '../remote-sync.js';
 import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
 
 export interface SemaphoreOptions {
@@ -43,12 +44,14 @@ export class Semaphore extends SyncObject {
     const op = `${this.constructor.name}.release`;
     this.live('release');
     if (!Number.isSafeInteger(n) || n < 1) throw Errors.invalidArgument(op, `n must be a positive integer, got ${n}`);
+    if (this.remote) return this.remote.simple(op, SyncOp.SEM_RELEASE, n);
     check(op, native.semRelease(this.ptr, n));
   }
 
   /** The current count. */
   getValue(): number {
     this.live('getValue');
+    if (this.remote) return this.remote.value(`${this.constructor.name}.getValue`, SyncOp.SEM_VALUE);
     check(`${this.constructor.name}.getValue`, native.semValue(this.ptr, valueOut));
     return Number(valueOut[0]);
   }

@@ -4,7 +4,9 @@
 import { Errors, check } from '../errors.js';
 import { asDescriptor, expectKind, inspectDescriptor } from '../descriptor.js';
 import { DESC_BYTES, native, out, outHandle, type Handle } from '../native.js';
-import { PoolHandle } from '../pool-handle.js';
+import { runtimeId } from '../identity.js';
+import { PoolHandle, thisNode } from '../pool-handle.js';
+import { RemoteSync, syncKindInDescriptor } from '../remote-sync.js';
 import type { MemoryPool } from '../pool.js';
 import { Status } from '../status.js';
 import { BLOCKED, WaitQueue, timeoutUs, type WaitOptions } from '../wait-queue.js';
@@ -33,6 +35,8 @@ export const kindNames: Record<number, string> = {
 export interface NativeSync {
   ptr: Handle;
   pool: PoolHandle;
+  /** An object of another node: no handle here, every operation goes through the transport (remote-sync.ts). */
+  remote?: RemoteSync;
 }
 
 const kindOut = new Int32Array(1);
@@ -53,7 +57,17 @@ export function createNative(pool: MemoryPool, kind: SyncKindValue, value: numbe
 
 // Attaches a sync descriptor; `kinds` lists what the caller's class accepts.
 export function attachNative(desc: Uint8Array, kinds: readonly number[], op: string): NativeSync & { kind: number } {
-  expectKind(inspectDescriptor(desc, op), 'sync', op);
+  const info = inspectDescriptor(desc, op);
+  expectKind(info, 'sync', op);
+  const here = thisNode();
+  if (here !== undefined && info.hostId !== BigInt(here) && info.rtid === runtimeId()) {
+    // another node's: the descriptor says its kind; the transport does the rest
+    const kind = syncKindInDescriptor(desc);
+    if (!kinds.includes(kind)) throw Errors.wrongKind(op, kinds.map((k) => kindNames[k]).join(' or '), kindNames[kind] ?? `kind ${kind}`);
+    if (kind === SyncKind.CONDITION) throw Errors.remoteCondition(op, Number(info.hostId), here);
+    const what = op.split('.')[0]!;
+    return { ptr: 0, pool: undefined as unknown as PoolHandle, kind, remote: new RemoteSync(desc.slice(), Number(info.hostId), kind, what) };
+  }
   const pool = PoolHandle.acquire(asDescriptor(desc, op), op);
   const rc = native.syncAttach(pool.ptr, desc, desc.length, out.u64);
   if (rc !== Status.OK) {
@@ -74,6 +88,8 @@ export function attachNative(desc: Uint8Array, kinds: readonly number[], op: str
 
 export abstract class SyncObject implements Disposable {
   protected readonly ptr: Handle;
+  /** An object of another node: its operations go through the transport. */
+  protected readonly remote: RemoteSync | undefined;
   readonly #pool: PoolHandle;
   #state: 'open' | 'detached' | 'destroyed' = 'open';
   readonly #created: boolean;
@@ -86,6 +102,13 @@ export abstract class SyncObject implements Disposable {
     this.ptr = n.ptr;
     this.#pool = n.pool;
     this.#created = created;
+    this.remote = n.remote;
+    if (n.remote) {
+      this.#desc = n.remote.desc;
+      this.#key = '';
+      this.queue = undefined as unknown as WaitQueue;
+      return;
+    }
     check('serialize', native.syncSerialize(n.ptr, out.desc, DESC_BYTES, out.len));
     this.#desc = out.desc.slice(0, Number(out.len[0]));
     this.#key = objectKey(this.#desc);
@@ -124,13 +147,19 @@ export abstract class SyncObject implements Disposable {
 
   /** Destroys an object this handle created, detaches one it attached. */
   [Symbol.dispose](): void {
-    if (this.#state === 'open') this.close(this.#created ? 'destroyed' : 'detached');
+    if (this.#state === 'open') this.close(this.#created && !this.remote ? 'destroyed' : 'detached');
   }
 
   protected close(how: 'detached' | 'destroyed'): void {
     const what = this.constructor.name;
     const op = `${what}.${how === 'destroyed' ? 'destroy' : 'detach'}`;
     this.live(op);
+    const remote = this.remote;
+    if (remote) {
+      if (how === 'destroyed') throw Errors.remoteSyncDestroy(op, what, remote.node, thisNode() ?? -1);
+      this.#state = how;
+      return remote.detach(() => Errors.closedWhilePending(what, op, how));
+    }
     this.#state = how;
     this.queue.failAll(() => Errors.closedWhilePending(what, op, how));
     releaseBit(this.#key);
@@ -159,6 +188,7 @@ export abstract class SyncObject implements Disposable {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.remote) return this.remote.acquire(op, options);
     const ptr = this.ptr;
     return this.queue.run(
       {
@@ -179,6 +209,7 @@ export abstract class SyncObject implements Disposable {
   protected acquireSyncWith(name: string, call: (ptr: Handle, timeoutUs: number) => number, options?: { timeout?: number }): boolean {
     const op = `${this.constructor.name}.${name}`;
     this.live(name);
+    if (this.remote) return this.remote.acquireSync(op, options?.timeout);
     const rc = call(this.ptr, timeoutUs(op, options?.timeout));
     if (rc === Status.TIMEOUT) return false;
     check(op, rc);

@@ -1,0 +1,235 @@
+// Sync objects of another node. A Lock, RLock, Semaphore, Event or Barrier
+// attached (inside a run-time) from a descriptor whose host id is another
+// node delegates every operation here: each one is a gateway request of op
+// 5 (SYNC) through this process's Gateway (remote-channel.ts), with a
+// 32-byte payload naming the operation and the caller (this process's
+// puid: the target agent performs the op AS that process, so RLock owners,
+// semaphore units and barrier tickets are recorded under it and reclaim of
+// that puid gives them back). Layout: /work/notes/transport-brief.md,
+// "Step 2". Blocking operations (acquire, wait) are waited for at the
+// target, which enforces the timeout and always answers; async ones never
+// block the event loop (the gateway's receive loop), sync ones block in the
+// reply channel's sync recv. Condition variables are not carried.
+import { Errors } from './errors.js';
+import { processId } from './identity.js';
+import { Gateway, GwOp, type Handler, type ReplyFields, type Request } from './remote-channel.js';
+import { Status } from './status.js';
+import { timeoutMs, timeoutUs, type WaitOptions } from './wait-queue.js';
+
+export const SyncOp = {
+  LOCK_ACQUIRE: 1,
+  LOCK_RELEASE: 2,
+  LOCK_OWNER: 3,
+  SEM_ACQUIRE: 10,
+  SEM_RELEASE: 11,
+  SEM_VALUE: 12,
+  EVENT_SET: 20,
+  EVENT_CLEAR: 21,
+  EVENT_IS_SET: 22,
+  EVENT_WAIT: 23,
+  BARRIER_WAIT: 30,
+  BARRIER_ABORT: 31,
+  BARRIER_RESET: 32,
+  BARRIER_STATE: 33,
+} as const;
+export type SyncOpCode = (typeof SyncOp)[keyof typeof SyncOp];
+
+export const SYNC_PAYLOAD = 32;
+
+export interface SyncPayload {
+  sop: number;
+  caller: bigint;
+  arg0: bigint;
+  arg1: bigint;
+}
+
+/** The 32-byte SYNC payload: sop u32, pad u32, caller u64, arg0 u64, arg1 u64 (little-endian). */
+export function writeSyncPayload(buf: Buffer, p: SyncPayload): void {
+  buf.writeUInt32LE(p.sop, 0);
+  buf.writeUInt32LE(0, 4);
+  buf.writeBigUInt64LE(p.caller, 8);
+  buf.writeBigUInt64LE(p.arg0, 16);
+  buf.writeBigUInt64LE(p.arg1, 24);
+}
+
+export function readSyncPayload(buf: Uint8Array): SyncPayload {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  return { sop: b.readUInt32LE(0), caller: b.readBigUInt64LE(8), arg0: b.readBigUInt64LE(16), arg1: b.readBigUInt64LE(24) };
+}
+
+/** The sync kind recorded in a sync descriptor (its `extra` field, bytes 72..80). */
+export function syncKindInDescriptor(desc: Uint8Array): number {
+  return Number(Buffer.from(desc.buffer, desc.byteOffset, desc.byteLength).readBigUInt64LE(72));
+}
+
+const LOCK_KINDS = new Set([1, 2]);
+
+export class RemoteSync {
+  /** Async requests of this handle still waiting (failed by detach), with what to do with a late answer. */
+  readonly #mine = new Map<number, Handler<void> | undefined>();
+
+  constructor(
+    readonly desc: Uint8Array,
+    readonly node: number,
+    readonly kind: number,
+    /** The class name, for messages. */
+    readonly what: string,
+  ) {}
+
+  #request(sop: number, tUs: number, arg0 = 0): Request {
+    const payload = Buffer.allocUnsafe(SYNC_PAYLOAD);
+    writeSyncPayload(payload, { sop, caller: processId(), arg0: BigInt(arg0), arg1: 0n });
+    return { op: GwOp.SYNC, target: this.desc, timeoutUs: tUs, events: 0, payload, len: SYNC_PAYLOAD };
+  }
+
+  /** The error for a status other than OK. */
+  fail(op: string, status: number, detail?: string, hint?: string): Error {
+    if (status === Status.PEER_LOST) return Errors.native(op, status, `the ${this.what} lives on node ${this.node}`);
+    return Errors.native(op, status, detail, hint);
+  }
+
+  /** An operation that does not wait (timeout 0 at the target); blocks the thread for the round trip. */
+  call<T>(op: string, sop: number, handle: Handler<T>, arg0 = 0): T {
+    return Gateway.get(op, this.node, this.what).callSync(op, this.#request(sop, 0, arg0), handle);
+  }
+
+  /** call() whose answer only has to be OK. */
+  simple(op: string, sop: number, arg0 = 0): void {
+    this.call(op, sop, (r) => {
+      if (r.status !== Status.OK) throw this.fail(op, r.status);
+    }, arg0);
+  }
+
+  /** A waiting operation, blocking the thread until the target answers. */
+  waitSync<T>(op: string, sop: number, timeout: number | undefined, handle: Handler<T>): T {
+    return Gateway.get(op, this.node, this.what).callSync(op, this.#request(sop, timeoutUs(op, timeout)), handle);
+  }
+
+  /**
+   * A waiting operation, async. Abort (or detach) stops waiting here; the
+   * answer, when it comes, goes to `late` (e.g. to give back a lock taken
+   * meanwhile).
+   */
+  wait<T>(op: string, sop: number, options: WaitOptions | undefined, handle: Handler<T>, late?: Handler<void>): Promise<T> {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(Errors.aborted(op, signal.reason));
+    let g: Gateway;
+    let req: Request;
+    try {
+      g = Gateway.get(op, this.node, this.what);
+      req = this.#request(sop, timeoutUs(op, options?.timeout));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    let id = 0;
+    const p = g.call(op, req, handle, (i) => {
+      id = i;
+      this.#mine.set(i, late);
+    });
+    if (!signal) return p.finally(() => this.#mine.delete(id));
+    const onAbort = () => {
+      this.#mine.delete(id);
+      g.abandon(id, Errors.aborted(op, signal.reason), late);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    return p.finally(() => {
+      this.#mine.delete(id);
+      signal.removeEventListener('abort', onAbort);
+    });
+  }
+
+  // ---- acquire-like: Lock, RLock, Semaphore ----
+
+  #acquireSop(): number {
+    return LOCK_KINDS.has(this.kind) ? SyncOp.LOCK_ACQUIRE : SyncOp.SEM_ACQUIRE;
+  }
+
+  readonly #acquired = (op: string) => (r: ReplyFields) => {
+    if (r.status === Status.OK) return true;
+    if (r.status === Status.TIMEOUT) return false;
+    throw this.fail(op, r.status);
+  };
+
+  // An acquire given up (aborted, detached) that succeeded at the target
+  // meanwhile: give the unit back, so nobody holds it for a gone waiter.
+  readonly #giveBack: Handler<void> = (r) => {
+    if (r.status !== Status.OK) return;
+    const op = `${this.what}.release`;
+    try {
+      const sop = LOCK_KINDS.has(this.kind) ? SyncOp.LOCK_RELEASE : SyncOp.SEM_RELEASE;
+      Gateway.get(op, this.node, this.what)
+        .call(op, this.#request(sop, 0, 1), () => undefined)
+        .catch(() => undefined);
+    } catch {
+      // no gateway any more: the process is going away (reclaim gives it back)
+    }
+  };
+
+  acquire(op: string, options: WaitOptions | undefined): Promise<boolean> {
+    return this.wait(op, this.#acquireSop(), options, this.#acquired(op), this.#giveBack);
+  }
+
+  acquireSync(op: string, timeout: number | undefined): boolean {
+    return this.waitSync(op, this.#acquireSop(), timeout, this.#acquired(op));
+  }
+
+  // ---- the rest ----
+
+  /** Lock/RLock owner: puid (0 = free) and recursion depth. */
+  owner(op: string): { puid: bigint; count: number } {
+    return this.call(op, SyncOp.LOCK_OWNER, (r, p) => {
+      if (r.status !== Status.OK) throw this.fail(op, r.status);
+      return { puid: BigInt(r.value), count: p.length >= 8 ? Number(p.readBigUInt64LE(0)) : r.value ? 1 : 0 };
+    });
+  }
+
+  /** A value-returning operation (SEM_VALUE, EVENT_IS_SET). */
+  value(op: string, sop: number): number {
+    return this.call(op, sop, (r) => {
+      if (r.status !== Status.OK) throw this.fail(op, r.status);
+      return r.value;
+    });
+  }
+
+  /** Barrier: parties, waiting, broken. */
+  barrierState(op: string): { parties: number; waiting: number; broken: boolean } {
+    return this.call(op, SyncOp.BARRIER_STATE, (r, p) => {
+      if (r.status !== Status.OK) throw this.fail(op, r.status);
+      return { parties: r.value, waiting: p.length >= 8 ? Number(p.readBigUInt64LE(0)) : 0, broken: p.length >= 16 ? p.readBigUInt64LE(8) !== 0n : false };
+    });
+  }
+
+  /** Event wait: true once set, false on timeout. */
+  eventWait(op: string, options: WaitOptions | undefined): Promise<boolean> {
+    return this.wait(op, SyncOp.EVENT_WAIT, options, this.#acquired(op));
+  }
+
+  eventWaitSync(op: string, timeout: number | undefined): boolean {
+    return this.waitSync(op, SyncOp.EVENT_WAIT, timeout, this.#acquired(op));
+  }
+
+  /** Barrier wait: this party's index; TIMEOUT/BROKEN as locally (with `hint`). */
+  barrierWait(op: string, options: WaitOptions | undefined, hint: string): Promise<number> {
+    return this.wait(op, SyncOp.BARRIER_WAIT, options, this.#index(op, options?.timeout, hint));
+  }
+
+  barrierWaitSync(op: string, timeout: number | undefined, hint: string): number {
+    return this.waitSync(op, SyncOp.BARRIER_WAIT, timeout, this.#index(op, timeout, hint));
+  }
+
+  #index(op: string, timeout: number | undefined, hint: string): Handler<number> {
+    return (r) => {
+      if (r.status === Status.OK) return r.value;
+      const detail = r.status === Status.TIMEOUT ? `after ${timeoutMs(op, timeout)} ms` : undefined;
+      throw this.fail(op, r.status, detail, r.status === Status.BROKEN || r.status === Status.TIMEOUT ? hint : undefined);
+    };
+  }
+
+  /** Stops waiting for this handle's async operations (they fail with `err`; late answers go to their handlers). */
+  detach(err: () => Error): void {
+    if (this.#mine.size === 0) return;
+    const g = Gateway.get('detach', this.node, this.what);
+    for (const [id, late] of this.#mine) g.abandon(id, err(), late);
+    this.#mine.clear();
+  }
+}
