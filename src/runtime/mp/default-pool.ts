@@ -1,0 +1,28 @@
+// The pool that objects of the multiprocessing-shaped API (Queue, Lock,
+// Value...) live in when the caller names none. Inside a run-time: the
+// node's default pool, which Local Services owns and destroys at teardown,
+// so an object outlives the process that created it and every process of
+// the node can attach it. Outside one (plain `node`): a pool private to
+// this process, created on first use and destroyed when the process exits,
+// so a single-process script can still use the API.
+import { runtimeEnv } from '../api/runtime-env.js';
+import { MemoryPool } from '../core/pool.js';
+
+const PRIVATE_POOL_BYTES = 64 * 1024 * 1024;
+
+let pool: MemoryPool | undefined;
+
+export function defaultPool(): MemoryPool {
+  if (pool) return pool;
+  const env = runtimeEnv();
+  if (env) return (pool = MemoryPool.attach(env.defaultPool));
+  const own = MemoryPool.create({ bytes: Number(process.env.DRAGON_PRIVATE_POOL_BYTES) || PRIVATE_POOL_BYTES });
+  process.once('exit', () => {
+    try {
+      own.destroy();
+    } catch {
+      // already gone: nothing to clean
+    }
+  });
+  return (pool = own);
+}
