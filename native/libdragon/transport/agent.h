@@ -148,6 +148,8 @@ struct lch {
     op_t *sendq, *recvq, *pollq;
     int watched;
     int dead;            /* channel destroyed: fail everything */
+    int running;         /* run_lch is walking the queues (a nested call only asks again) */
+    int again;
 };
 
 enum op_kind { OK_SEND = 1, OK_RECV = 2, OK_POLL = 3 };
@@ -197,6 +199,9 @@ dragonError_t sync_run(agent_t *a, uint64_t *next_us);
 int sync_busy(agent_t *a);
 dragonError_t sync_peer_lost(agent_t *a, int peer);
 dragonError_t sync_shutdown(agent_t *a);
+
+/* ---- memserve.c: GW_MEM requests of remote clients on this node's allocations ---- */
+dragonError_t mem_request(agent_t *a, int peer, const wire_hdr_t *h, const uint8_t *payload);
 
 /* ---- origin.c: requests of local clients in flight to peers ---- */
 dragonError_t origin_submit(agent_t *a, const gw_req_t *r, const uint8_t *payload,
@@ -251,6 +256,8 @@ struct agent {
     uint64_t cp_tick;
     void *sobjs;              /* syncserve.c: sync objects with pending ops */
     int sync_pass;            /* syncserve.c is walking its queues: peer loss defers the cleanup */
+    int serve_pass;           /* serve.c is walking channel queues: likewise */
+    int serve_lost;           /* a peer was lost during a serve pass: clean up after it */
     /* serve */
     void *acks;               /* large RECV replies awaiting W_ACK */
     uint64_t next_ref;

@@ -84,10 +84,12 @@ static int take(agent_t *a, dragon_msg_t *m)
     }
     memcpy(&r, ptr, sizeof r);
     uint64_t plen = m->len - sizeof r;
-    if (memcmp(r.magic, GW_REQ_MAGIC, 4) || r.version != 1 ||
-        (r.op == GW_SEND ? r.payload_len != plen
-                         : r.op == GW_SYNC ? plen != sizeof(gw_sync_t) || r.payload_len != plen
-                                           : plen != 0)) {
+    int bad_len = r.op == GW_SEND   ? r.payload_len != plen
+                  : r.op == GW_SYNC ? plen != sizeof(gw_sync_t) || r.payload_len != plen
+                  : r.op == GW_MEM  ? plen < sizeof(gw_mem_t) ||
+                                         plen > sizeof(gw_mem_t) + MEM_MAX || r.payload_len != plen
+                                    : plen != 0;
+    if (memcmp(r.magic, GW_REQ_MAGIC, 4) || r.version != 1 || bad_len) {
         alog(L_WARN, "bad gateway request (magic/version/length), req_id %llu",
              (unsigned long long)r.req_id);
         drop_msg(a, m);

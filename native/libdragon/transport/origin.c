@@ -66,6 +66,17 @@ dragonError_t origin_delivered(agent_t *a, void *p)
     return DRAGON_OK;
 }
 
+/* The SYNC request req_id of the client whose reply channel is r->reply,
+ * still waiting for its answer from peer. */
+static oreq_t *find_req(agent_t *a, const gw_req_t *r, int peer, uint64_t req_id)
+{
+    for (oreq_t *o = a->oreqs; o; o = o->next)
+        if (o->req_id == req_id && o->peer == peer && o->op == GW_SYNC && o->state == O_WAIT &&
+            !memcmp(o->reply, r->reply, DRAGON_DESC_BYTES))
+            return o;
+    return NULL;
+}
+
 dragonError_t origin_submit(agent_t *a, const gw_req_t *r, const uint8_t *payload,
                             int has_alloc, dragon_alloc_t alloc, int *taken)
 {
@@ -74,12 +85,15 @@ dragonError_t origin_submit(agent_t *a, const gw_req_t *r, const uint8_t *payloa
     uint64_t rtid, pool_id, host;
     dragonError_t rc = dragon_desc_inspect(r->target, DRAGON_DESC_BYTES, &kind, &rtid, &pool_id,
                                            &host);
-    if (!rc && kind != (r->op == GW_SYNC ? DRAGON_DESC_SYNC : DRAGON_DESC_CHANNEL))
+    uint32_t want = r->op == GW_SYNC  ? DRAGON_DESC_SYNC
+                    : r->op == GW_MEM ? DRAGON_DESC_ALLOC
+                                      : DRAGON_DESC_CHANNEL;
+    if (!rc && kind != want)
         rc = DRAGON_ERR_WRONG_KIND;
     if (!rc && (host == (uint64_t)a->node || host >= MAX_NODES))
-        rc = DRAGON_ERR_INVALID_ARGUMENT; /* a local channel is used directly */
+        rc = DRAGON_ERR_INVALID_ARGUMENT; /* a local object is used directly */
     if (!rc && r->op != GW_SEND && r->op != GW_RECV && r->op != GW_POLL && r->op != GW_COUNT &&
-        r->op != GW_SYNC)
+        r->op != GW_SYNC && r->op != GW_MEM)
         rc = DRAGON_ERR_INVALID_ARGUMENT;
     int peer = (int)host;
     if (!rc && !a->have_peers && !a->stopping) {
@@ -96,6 +110,26 @@ dragonError_t origin_submit(agent_t *a, const gw_req_t *r, const uint8_t *payloa
         *taken = 0; /* back-pressure: the gateway stops taking requests */
         return DRAGON_OK;
     }
+    /* CANCEL names the request it cancels by the client's req_id; the
+     * target knows it by our xid. Not in flight (answered already, or never
+     * sent): nothing to cancel, answered here (value 0). */
+    gw_sync_t cq;
+    uint64_t cancel_xid = 0;
+    int is_cancel = 0;
+    if (!rc && r->op == GW_SYNC && r->payload_len == sizeof cq) {
+        memcpy(&cq, payload, sizeof cq);
+        if (cq.sop == SOP_CANCEL) {
+            is_cancel = 1;
+            oreq_t *t = find_req(a, r, peer, cq.arg0);
+            if (!t) {
+                if (has_alloc)
+                    dragon_pool_free(a->pool, alloc);
+                gateway_reply(a, r->reply, r->op, r->req_id, DRAGON_OK, 0, 0, NULL, 0, NULL);
+                return DRAGON_OK;
+            }
+            cancel_xid = t->xid;
+        }
+    }
     oreq_t *o = NULL;
     if (!rc && !(o = calloc(1, sizeof *o)))
         rc = DRAGON_ERR_NO_MEMORY;
@@ -110,8 +144,8 @@ dragonError_t origin_submit(agent_t *a, const gw_req_t *r, const uint8_t *payloa
     o->op = r->op;
     o->req_id = r->req_id;
     memcpy(o->reply, r->reply, DRAGON_DESC_BYTES);
-    uint64_t plen = r->op == GW_SEND || r->op == GW_SYNC ? r->payload_len : 0;
-    int large = plen > EAGER_MAX;
+    uint64_t plen = r->op == GW_SEND || r->op == GW_SYNC || r->op == GW_MEM ? r->payload_len : 0;
+    int large = r->op != GW_MEM && plen > EAGER_MAX; /* MEM: inline, bounded by the gateway */
     wmsg_t *m = wmsg_new(a, W_REQ, large ? 0 : plen);
     if (!m) {
         free(o);
@@ -157,6 +191,10 @@ dragonError_t origin_submit(agent_t *a, const gw_req_t *r, const uint8_t *payloa
     } else {
         if (plen)
             memcpy(m->data + sizeof *h, payload, plen);
+        if (is_cancel) {
+            cq.arg1 = cancel_xid;
+            memcpy(m->data + sizeof *h, &cq, sizeof cq);
+        }
         if (has_alloc)
             dragon_pool_free(a->pool, alloc);
     }
@@ -260,23 +298,28 @@ dragonError_t origin_reply(agent_t *a, int peer, const wire_hdr_t *h, const uint
     return DRAGON_OK;
 }
 
+/* Each answer may deliver (and free) other requests of the list (a reply
+ * channel's backlog moving on), so the walk restarts after every answer;
+ * an answered request no longer matches (DELIVERING or orphan). */
 dragonError_t origin_peer_lost(agent_t *a, int peer)
 {
-    for (oreq_t *o = a->oreqs, *next; o; o = next) {
-        next = o->next;
-        if (o->peer != peer || o->orphan)
-            continue;
-        if (o->state == O_WAIT || o->state == O_ALLOC) {
-            release_send(a, o);
-            reply_client(a, o, DRAGON_ERR_PEER_LOST, 0, 0, NULL, 0);
-        } else if (o->state == O_READING) {
+    for (;;) {
+        oreq_t *o = a->oreqs;
+        while (o && (o->peer != peer || o->orphan ||
+                     (o->state != O_WAIT && o->state != O_ALLOC && o->state != O_READING)))
+            o = o->next;
+        if (!o)
+            return DRAGON_OK;
+        if (o->state == O_READING) {
             /* Reads still outstanding: answer now, free when they end. */
             o->orphan = 1;
             gateway_reply(a, o->reply, o->op, o->req_id, DRAGON_ERR_PEER_LOST, 0, 0, NULL, 0,
                           NULL);
+        } else {
+            release_send(a, o);
+            reply_client(a, o, DRAGON_ERR_PEER_LOST, 0, 0, NULL, 0);
         }
     }
-    return DRAGON_OK;
 }
 
 /* Liveness: a peer we wait for that has been silent for HEARTBEAT_US gets

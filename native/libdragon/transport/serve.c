@@ -258,10 +258,31 @@ static void rma_cb(agent_t *a, rma_xfer_t *x, dragonError_t rc)
 
 static uint64_t run_lch(agent_t *a, lch_t *l);
 
+/* A request of a peer that was lost while a pass was walking the queues
+ * (its cleanup is deferred to the end of the pass, see serve_peer_lost). */
+static int gone(agent_t *a, const op_t *o)
+{
+    return o->role == R_SERVE && a->peers[o->peer].lost;
+}
+
+/* Drops an op of a lost peer that is off its queue: reads still running
+ * free it when they end. */
+static void drop_gone(agent_t *a, op_t *o)
+{
+    if (o->state == S_READING)
+        o->state = S_CANCEL;
+    else
+        op_free(a, o);
+}
+
 static dragonError_t process_req(agent_t *a, int peer, const wire_hdr_t *h, const uint8_t *payload)
 {
+    if (a->peers[peer].lost)
+        return DRAGON_OK; /* lost while earlier requests of its batch ran: nobody to answer */
     if (h->op == GW_SYNC)
         return sync_request(a, peer, h, payload);
+    if (h->op == GW_MEM)
+        return mem_request(a, peer, h, payload);
     op_t tmp = {.peer = peer, .xid = h->xid, .gwop = h->op, .role = R_SERVE};
     lch_t *l = NULL;
     dragonError_t rc = lch_get(a, h->target, &l);
@@ -431,10 +452,15 @@ static uint64_t run_send(agent_t *a, lch_t *l, uint64_t now)
     uint64_t next = UINT64_MAX;
     int n = 0;
     for (op_t *o = l->sendq; o && n < PREFETCH; o = o->next, n++)
-        if (o->state == S_ALLOC && o->deadline > now)
+        if (o->state == S_ALLOC && o->deadline > now && !gone(a, o))
             start_fetch(a, o, now);
     while (l->sendq) {
         op_t *o = l->sendq;
+        if (gone(a, o)) {
+            l->sendq = o->next;
+            drop_gone(a, o);
+            continue;
+        }
         if (o->state == S_READING)
             break;
         if (o->state == S_CANCEL) {
@@ -481,6 +507,12 @@ static uint64_t run_recv(agent_t *a, lch_t *l, uint64_t now)
     uint64_t next = UINT64_MAX;
     while (l->recvq) {
         op_t *o = l->recvq;
+        if (gone(a, o)) {
+            /* never dequeue a message for a node that cannot take it */
+            l->recvq = o->next;
+            op_free(a, o);
+            continue;
+        }
         dragon_msg_t msg;
         dragonError_t rc = dragon_channel_recv_msg(l->ch, l->inbuf, l->block, &msg, 0);
         if (rc == DRAGON_ERR_TIMEOUT)
@@ -534,10 +566,47 @@ static uint64_t run_once(agent_t *a, lch_t *l)
     return n < n3 ? n : n3;
 }
 
+static void drop_lost(agent_t *a);
+
+/* Passes over channel queues can re-enter: finishing an op replies over
+ * the wire, a failed send marks its peer lost, and the answers to that
+ * peer's origin requests are delivered into local reply channels (another
+ * run_lch, maybe of the same channel). So: a peer lost during a pass is
+ * cleaned up when the outermost pass ends (gone() ops are skipped until
+ * then), and a nested run of a channel already being walked only asks the
+ * walker to go round again. */
+static void pass_leave(agent_t *a)
+{
+    if (--a->serve_pass == 0 && a->serve_lost) {
+        a->serve_lost = 0;
+        drop_lost(a);
+    }
+}
+
+static uint64_t run_lch1(agent_t *a, lch_t *l);
+
+static uint64_t run_lch(agent_t *a, lch_t *l)
+{
+    if (l->running) {
+        l->again = 1;
+        return UINT64_MAX; /* the walker under way reports the deadlines */
+    }
+    l->running = 1;
+    a->serve_pass++;
+    uint64_t next;
+    do {
+        l->again = 0;
+        next = run_lch1(a, l);
+    } while (l->again);
+    l->running = 0;
+    pass_leave(a);
+    return next;
+}
+
 /* Watch while work is queued: register, then retry, then sleep (the order
  * that loses no wake-up). Unwatched when idle so local traffic on a channel
  * nobody remote waits for does not ring us. */
-static uint64_t run_lch(agent_t *a, lch_t *l)
+static uint64_t run_lch1(agent_t *a, lch_t *l)
 {
     uint64_t next = run_once(a, l);
     int busy = l->sendq || l->recvq || l->pollq;
@@ -580,7 +649,28 @@ int serve_busy(agent_t *a)
     return 0;
 }
 
-/* Drops the requests of a lost peer (nobody to answer), and what we exposed to it. */
+/* Every queued request of a lost peer (nobody to answer). */
+static void drop_lost(agent_t *a)
+{
+    for (lch_t *l = a->lchs; l; l = l->next) {
+        op_t **qs[3] = {&l->sendq, &l->recvq, &l->pollq};
+        for (int i = 0; i < 3; i++) {
+            for (op_t **pp = qs[i]; *pp;) {
+                op_t *o = *pp;
+                if (!gone(a, o)) {
+                    pp = &o->next;
+                    continue;
+                }
+                *pp = o->next;
+                drop_gone(a, o); /* reading: freed by rma_cb when the reads end */
+            }
+        }
+    }
+}
+
+/* Drops the requests of a lost peer, and what we exposed to it. Called
+ * with peers[peer].lost set; the queues are left to the pass under way,
+ * if any (see pass_leave). */
 dragonError_t serve_peer_lost(agent_t *a, int peer)
 {
     peer_t *p = &a->peers[peer];
@@ -589,23 +679,10 @@ dragonError_t serve_peer_lost(agent_t *a, int peer)
         p->stash = s->next;
         free(s);
     }
-    for (lch_t *l = a->lchs; l; l = l->next) {
-        op_t **qs[3] = {&l->sendq, &l->recvq, &l->pollq};
-        for (int i = 0; i < 3; i++) {
-            for (op_t **pp = qs[i]; *pp;) {
-                op_t *o = *pp;
-                if (o->role != R_SERVE || o->peer != peer) {
-                    pp = &o->next;
-                    continue;
-                }
-                *pp = o->next;
-                if (o->state == S_READING)
-                    o->state = S_CANCEL; /* freed by rma_cb when the reads end */
-                else
-                    op_free(a, o);
-            }
-        }
-    }
+    if (a->serve_pass)
+        a->serve_lost = 1;
+    else
+        drop_lost(a);
     for (ack_t **pp = (ack_t **)&a->acks; *pp;) {
         ack_t *k = *pp;
         if (k->peer != peer) {

@@ -6,7 +6,14 @@
  * (acquire, event wait, barrier wait) are tried with timeout 0; one that
  * would block waits in its object's queue, the object watched through the
  * agent's own pool handle (one doorbell per pool, whoever the callers are),
- * and is retried on every ring until its deadline. */
+ * and is retried on every ring until its deadline.
+ * A condition wait has three steps, all as the caller: wait_begin (releases
+ * the lock, takes a ticket), wait_check until notified or the deadline
+ * (then the ticket is cancelled), and wait_end, the re-acquire, which is not
+ * bounded by the deadline (Python re-acquires before returning). While it
+ * re-acquires, the op pins the lock's record (an sobj watched even with an
+ * empty queue): every ring retries every pending op, so the lock's release
+ * wakes it. */
 #include <stdlib.h>
 #include <string.h>
 #include "agent.h"
@@ -23,6 +30,7 @@ typedef struct cpool {
     uint64_t used; /* LRU tick */
 } cpool_t;
 
+typedef struct sobj sobj_t;
 typedef struct sop sop_t;
 struct sop {
     sop_t *next;
@@ -34,17 +42,27 @@ struct sop {
     dragon_sync_t *h; /* attached through cp: the op is done as the caller */
     int arrived;      /* barrier: ticket and index are valid */
     uint64_t ticket, index;
+    int cancelled;    /* SOP_CANCEL named it: its deadline is now */
+    /* condition wait: 0 begin, 1 waiting for a notify (ticket), 2 re-acquiring (depth) */
+    int phase;
+    uint64_t depth;
+    dragonError_t result; /* of phase 1: OK (notified) or TIMEOUT */
+    sobj_t *pin;          /* phase 2: the lock's record, kept watched */
 };
 
-/* A sync object with pending ops; freed as soon as its queue is empty. */
-typedef struct sobj {
+/* A sync object with pending ops (or pinned by condition waits that
+ * re-acquire it); freed as soon as neither is left. */
+struct sobj {
     struct sobj *next;
     uint8_t desc[DRAGON_DESC_BYTES];
     dragon_pool_t *pool;  /* the agent's own handle (pools_get), borrowed */
     dragon_sync_t *watch; /* attached through it; only watched */
     sop_t *q;             /* pending ops, in arrival order */
+    int pins;
     int watched;
-} sobj_t;
+};
+
+static dragonError_t sobj_get(agent_t *a, const uint8_t *desc, sobj_t **out);
 
 static void sreply(agent_t *a, int peer, uint64_t xid, dragonError_t rc, uint64_t value,
                    const void *payload, uint64_t plen)
@@ -127,6 +145,8 @@ static dragonError_t cpool_get(agent_t *a, const uint8_t *desc, uint64_t puid, c
 
 static void sop_free(agent_t *a, sop_t *o)
 {
+    if (o->pin)
+        o->pin->pins--; /* freed by the next sync_run if nothing else holds it */
     if (o->h)
         dragon_sync_detach(o->h);
     if (o->cp)
@@ -138,29 +158,123 @@ static void sop_free(agent_t *a, sop_t *o)
 static int is_blocking(uint32_t sop)
 {
     return sop == SOP_LOCK_ACQUIRE || sop == SOP_SEM_ACQUIRE || sop == SOP_EVENT_WAIT ||
-           sop == SOP_BARRIER_WAIT;
+           sop == SOP_BARRIER_WAIT || sop == SOP_COND_WAIT;
 }
 
-/* One non-blocking try of a blocking op: TIMEOUT = would block. */
-static dragonError_t sop_try(sop_t *o)
+/* A condition wait that re-acquires: watch the lock (through its own
+ * record, shared with remote acquires of that lock). Failing that, a timer
+ * retries (a->retry_soon). */
+static void cond_pin(agent_t *a, sop_t *o)
 {
+    dragon_sync_t *lk = NULL;
+    uint8_t d[DRAGON_DESC_BYTES];
+    size_t n = 0;
+    sobj_t *ls = NULL;
+    dragonError_t rc = dragon_cond_lock(o->h, &lk);
+    if (!rc) {
+        rc = dragon_sync_serialize(lk, d, sizeof d, &n);
+        dragon_sync_detach(lk);
+    }
+    if (!rc)
+        rc = sobj_get(a, d, &ls);
+    if (rc) {
+        a->retry_soon = 1;
+        return;
+    }
+    ls->pins++;
+    o->pin = ls;
+    if (!ls->watched) {
+        if (dragon_sync_watch(ls->watch, a->waiter, SYNC_BIT) == DRAGON_OK)
+            ls->watched = 1;
+        else
+            a->retry_soon = 1;
+    }
+}
+
+/* Condition wait: begin, then wait for the notify until the deadline (or a
+ * cancel), then re-acquire whatever time that takes. */
+static int cond_step(agent_t *a, sop_t *o, uint64_t now, dragonError_t *out)
+{
+    dragonError_t rc;
+    if (o->phase == 0) {
+        /* NOT_OWNER / NOT_HELD when the caller does not hold the lock */
+        if ((rc = dragon_cond_wait_begin(o->h, &o->ticket, &o->depth))) {
+            *out = rc;
+            return 0;
+        }
+        o->phase = 1;
+    }
+    if (o->phase == 1) {
+        rc = o->cancelled ? DRAGON_ERR_TIMEOUT : dragon_cond_wait_check(o->h, o->ticket, 0);
+        if (rc == DRAGON_ERR_TIMEOUT) {
+            if (!o->cancelled && o->deadline > now)
+                return 1;
+            /* Gives the ticket up; a notify that reached it meanwhile is
+             * passed on to the next waiter, so TIMEOUT is still right. */
+            dragonError_t crc = dragon_cond_wait_cancel(o->h, o->ticket);
+            if (crc)
+                rc = crc;
+        }
+        o->result = rc;
+        o->phase = 2;
+        o->deadline = UINT64_MAX; /* the re-acquire has no deadline */
+    }
+    rc = dragon_cond_wait_end(o->h, o->depth, 0);
+    if (rc == DRAGON_ERR_TIMEOUT && !o->pin) {
+        cond_pin(a, o);
+        rc = dragon_cond_wait_end(o->h, o->depth, 0); /* watched first: no lost wake-up */
+    }
+    if (rc == DRAGON_ERR_TIMEOUT)
+        return 1;
+    *out = rc ? rc : o->result;
+    return 0;
+}
+
+/* Advances a blocking op: 1 while it must wait, else 0 with *out = its
+ * answer. The try comes before the deadline check: an op that succeeds now
+ * is OK even if its deadline passed while it waited for its turn. A
+ * cancelled op is not tried again: its deadline is now. At the deadline a
+ * barrier ticket is cancelled (breaks the round, or OK if it passed
+ * meanwhile), as a local wait does. */
+static int sop_step(agent_t *a, sop_t *o, uint64_t now, dragonError_t *out)
+{
+    dragonError_t rc;
+    int expired = o->cancelled || o->deadline <= now;
     switch (o->sop) {
-    case SOP_LOCK_ACQUIRE:
-        return dragon_lock_acquire(o->h, 0);
-    case SOP_SEM_ACQUIRE:
-        return dragon_sem_acquire(o->h, 0);
-    case SOP_EVENT_WAIT:
-        return dragon_event_wait(o->h, 0);
+    case SOP_COND_WAIT:
+        return cond_step(a, o, now, out);
     case SOP_BARRIER_WAIT:
         if (!o->arrived) {
-            dragonError_t rc = dragon_barrier_arrive(o->h, &o->ticket, &o->index);
-            if (rc)
-                return rc;
+            if ((rc = dragon_barrier_arrive(o->h, &o->ticket, &o->index))) {
+                *out = rc;
+                return 0;
+            }
             o->arrived = 1;
         }
-        return dragon_barrier_check(o->h, o->ticket, 0);
+        rc = o->cancelled ? DRAGON_ERR_TIMEOUT : dragon_barrier_check(o->h, o->ticket, 0);
+        if (rc == DRAGON_ERR_TIMEOUT) {
+            if (!expired)
+                return 1;
+            rc = dragon_barrier_cancel(o->h, o->ticket);
+        }
+        *out = rc;
+        return 0;
+    case SOP_LOCK_ACQUIRE:
+        rc = o->cancelled ? DRAGON_ERR_TIMEOUT : dragon_lock_acquire(o->h, 0);
+        break;
+    case SOP_SEM_ACQUIRE:
+        rc = o->cancelled ? DRAGON_ERR_TIMEOUT : dragon_sem_acquire(o->h, 0);
+        break;
+    case SOP_EVENT_WAIT:
+        rc = o->cancelled ? DRAGON_ERR_TIMEOUT : dragon_event_wait(o->h, 0);
+        break;
+    default:
+        rc = DRAGON_ERR_INVALID_ARGUMENT;
     }
-    return DRAGON_ERR_INVALID_ARGUMENT;
+    if (rc == DRAGON_ERR_TIMEOUT && !expired)
+        return 1;
+    *out = rc;
+    return 0;
 }
 
 static void sop_finish(agent_t *a, sop_t *o, dragonError_t rc)
@@ -170,39 +284,33 @@ static void sop_finish(agent_t *a, sop_t *o, dragonError_t rc)
     sop_free(a, o);
 }
 
-/* The deadline passed with the op still blocked. A barrier ticket is
- * cancelled (breaks the round, or OK if it passed meanwhile). */
-static void sop_expire(agent_t *a, sop_t *o)
+/* An op whose client is gone (lost peer, exit): no answer. A barrier
+ * arrival is cancelled and a condition ticket given up (as reclaim would);
+ * a condition wait's lock is not re-acquired for a process that is gone. */
+static void sop_drop(agent_t *a, sop_t *o)
 {
-    dragonError_t rc = DRAGON_ERR_TIMEOUT;
     if (o->sop == SOP_BARRIER_WAIT && o->arrived)
-        rc = dragon_barrier_cancel(o->h, o->ticket);
-    sop_finish(a, o, rc);
+        dragon_barrier_cancel(o->h, o->ticket);
+    if (o->sop == SOP_COND_WAIT && o->phase == 1)
+        dragon_cond_wait_cancel(o->h, o->ticket);
+    sop_free(a, o);
 }
 
-/* Retries the queue in order; returns the earliest deadline still pending.
- * The try comes before the deadline check: an op that succeeds now is OK
- * even if its deadline passed while it waited for its turn. */
+/* Retries the queue in order; returns the earliest deadline still pending. */
 static uint64_t sobj_pass(agent_t *a, sobj_t *s)
 {
     uint64_t now = now_us(), next = UINT64_MAX;
     for (sop_t **pp = &s->q; *pp;) {
         sop_t *o = *pp;
         if (a->peers[o->peer].lost) {
-            /* nobody to answer; a barrier arrival of a process that is gone is cancelled */
-            *pp = o->next;
-            if (o->sop == SOP_BARRIER_WAIT && o->arrived)
-                dragon_barrier_cancel(o->h, o->ticket);
-            sop_free(a, o);
+            *pp = o->next; /* nobody to answer */
+            sop_drop(a, o);
             continue;
         }
-        dragonError_t rc = sop_try(o);
-        if (rc != DRAGON_ERR_TIMEOUT || o->deadline <= now) {
+        dragonError_t rc;
+        if (!sop_step(a, o, now, &rc)) {
             *pp = o->next;
-            if (rc == DRAGON_ERR_TIMEOUT)
-                sop_expire(a, o);
-            else
-                sop_finish(a, o, rc);
+            sop_finish(a, o, rc);
             continue;
         }
         if (o->deadline < next)
@@ -217,7 +325,7 @@ static uint64_t sobj_pass(agent_t *a, sobj_t *s)
 static int sobj_settle(agent_t *a, sobj_t *s, uint64_t *next)
 {
     *next = sobj_pass(a, s);
-    if (s->q && !s->watched) {
+    if ((s->q || s->pins) && !s->watched) {
         if (dragon_sync_watch(s->watch, a->waiter, SYNC_BIT) == DRAGON_OK) {
             s->watched = 1;
             *next = sobj_pass(a, s);
@@ -225,7 +333,7 @@ static int sobj_settle(agent_t *a, sobj_t *s, uint64_t *next)
             a->retry_soon = 1; /* cannot watch (destroyed?): the next try will say */
         }
     }
-    return s->q == NULL;
+    return !s->q && !s->pins;
 }
 
 static void sobj_free(agent_t *a, sobj_t *s)
@@ -273,7 +381,7 @@ static dragonError_t sobj_get(agent_t *a, const uint8_t *desc, sobj_t **out)
 static void sync_now(agent_t *a, int peer, uint64_t xid, dragon_sync_t *h, const gw_sync_t *q)
 {
     dragonError_t rc;
-    uint64_t value = 0, pl[2] = {0, 0};
+    uint64_t value = 0, pl[DRAGON_DESC_BYTES / 8] = {0};
     uint64_t plen = 0;
     switch (q->sop) {
     case SOP_LOCK_RELEASE:
@@ -317,10 +425,65 @@ static void sync_now(agent_t *a, int peer, uint64_t xid, dragon_sync_t *h, const
         plen = rc ? 0 : 16;
         break;
     }
+    case SOP_COND_NOTIFY:
+        rc = dragon_cond_notify(h, q->arg0);
+        break;
+    case SOP_COND_NOTIFY_ALL:
+        rc = dragon_cond_notify_all(h);
+        break;
+    case SOP_COND_LOCK: {
+        /* The lock's descriptor, so the client can attach it (its ops then
+         * go through the LOCK sops); value = its kind. */
+        dragon_sync_t *lk = NULL;
+        dragonSyncKind_t k = 0;
+        size_t n = 0;
+        rc = dragon_cond_lock(h, &lk);
+        if (!rc) {
+            rc = dragon_sync_serialize(lk, (uint8_t *)pl, sizeof pl, &n);
+            if (!rc)
+                rc = dragon_sync_kind(lk, &k);
+            dragon_sync_detach(lk);
+        }
+        value = rc ? 0 : (uint64_t)k;
+        plen = rc ? 0 : n;
+        break;
+    }
     default:
         rc = DRAGON_ERR_INVALID_ARGUMENT;
     }
     sreply(a, peer, xid, rc, value, pl, plen);
+}
+
+static void sobj_drop_if_idle(agent_t *a, sobj_t *s, uint64_t *next)
+{
+    if (sobj_settle(a, s, next)) {
+        sobj_unlink(a, s);
+        sobj_free(a, s);
+    }
+}
+
+/* SOP_CANCEL: arg1 = the xid (of this peer) of the op to cancel, put there
+ * by the origin agent. The op is handled as if its deadline were now, so it
+ * is answered first (TIMEOUT, or what a deadline gives: a barrier ticket
+ * cancelled, a condition wait's ticket given up and its lock re-acquired);
+ * then the cancel itself: OK, value 1 if such an op was pending here, 0 if
+ * not (answered already, or a condition wait already re-acquiring). */
+static void sync_cancel(agent_t *a, int peer, uint64_t xid, const gw_sync_t *q)
+{
+    sobj_t *hit = NULL;
+    for (sobj_t *s = a->sobjs; s && !hit; s = s->next)
+        for (sop_t *o = s->q; o; o = o->next)
+            if (o->peer == peer && o->xid == q->arg1 && o->cp->puid == q->caller &&
+                !o->cancelled && !(o->sop == SOP_COND_WAIT && o->phase == 2)) {
+                o->cancelled = 1;
+                hit = s;
+                break;
+            }
+    if (hit) {
+        uint64_t next;
+        sobj_drop_if_idle(a, hit, &next);
+    }
+    sreply(a, peer, xid, DRAGON_OK, hit ? 1 : 0, NULL, 0);
 }
 
 static dragonError_t sync_request1(agent_t *a, int peer, const wire_hdr_t *h,
@@ -356,15 +519,16 @@ static dragonError_t sync_request1(agent_t *a, int peer, const wire_hdr_t *h,
         rc = DRAGON_ERR_INVALID_ARGUMENT; /* never attach another node's object */
     if (!rc && q.caller == 0)
         rc = DRAGON_ERR_INVALID_ARGUMENT; /* nobody to record ownership for */
+    if (!rc && q.sop == SOP_CANCEL) {
+        sync_cancel(a, peer, h->xid, &q);
+        return DRAGON_OK;
+    }
     cpool_t *cp = NULL;
     dragon_sync_t *sh = NULL;
     if (!rc)
         rc = cpool_get(a, h->target, q.caller, &cp);
     if (!rc)
         rc = dragon_sync_attach(cp->pool, h->target, DRAGON_DESC_BYTES, &sh);
-    dragonSyncKind_t sk = 0;
-    if (!rc && !dragon_sync_kind(sh, &sk) && sk == DRAGON_SYNC_CONDITION)
-        rc = DRAGON_ERR_INVALID_ARGUMENT; /* conditions are not carried */
     if (rc || !is_blocking(q.sop)) {
         if (rc)
             sreply(a, peer, h->xid, rc, 0, NULL, 0);
@@ -391,16 +555,20 @@ static dragonError_t sync_request1(agent_t *a, int peer, const wire_hdr_t *h,
     o->deadline = deadline_of(h->timeout_us);
     o->cp = cp;
     o->h = sh;
-    rc = sop_try(o);
-    if (rc != DRAGON_ERR_TIMEOUT || o->deadline <= now_us()) {
-        if (rc == DRAGON_ERR_TIMEOUT)
-            sop_expire(a, o);
-        else
-            sop_finish(a, o, rc);
+    if (!sop_step(a, o, now_us(), &rc)) {
+        sop_finish(a, o, rc);
         return DRAGON_OK;
     }
     sobj_t *s = NULL;
     if ((rc = sobj_get(a, h->target, &s))) {
+        /* Cannot wait here (out of memory): answered with that error, its
+         * effects undone as far as that is possible without blocking (a
+         * condition wait whose lock is taken meanwhile leaves it free). */
+        if (o->sop == SOP_COND_WAIT && o->phase > 0) {
+            if (o->phase == 1)
+                dragon_cond_wait_cancel(o->h, o->ticket);
+            dragon_cond_wait_end(o->h, o->depth, 0);
+        }
         if (o->arrived)
             dragon_barrier_cancel(o->h, o->ticket);
         sop_finish(a, o, rc);
@@ -411,28 +579,29 @@ static dragonError_t sync_request1(agent_t *a, int peer, const wire_hdr_t *h,
         pp = &(*pp)->next;
     *pp = o;
     uint64_t next;
-    if (sobj_settle(a, s, &next)) {
-        sobj_unlink(a, s);
-        sobj_free(a, s);
-    }
+    sobj_drop_if_idle(a, s, &next);
     return DRAGON_OK;
 }
 
+/* Every sobj is settled; one whose queue emptied (and that no condition
+ * wait pins) is freed. A settle may add sobjs at the head of the list
+ * (a condition wait pinning its lock): they are settled next time; nothing
+ * but this loop frees sobjs while it runs (peer loss is deferred). */
 dragonError_t sync_run(agent_t *a, uint64_t *next_us)
 {
     uint64_t next = UINT64_MAX;
     a->sync_pass++;
-    for (sobj_t **pp = (sobj_t **)&a->sobjs; *pp;) {
-        sobj_t *s = *pp;
+    for (sobj_t *s = a->sobjs, *nx; s; s = nx) {
         uint64_t n;
-        if (sobj_settle(a, s, &n)) {
-            *pp = s->next;
+        int idle = sobj_settle(a, s, &n);
+        nx = s->next;
+        if (idle) {
+            sobj_unlink(a, s);
             sobj_free(a, s);
             continue;
         }
         if (n < next)
             next = n;
-        pp = &s->next;
     }
     a->sync_pass--;
     *next_us = next;
@@ -444,12 +613,12 @@ int sync_busy(agent_t *a)
     return a->sobjs != NULL;
 }
 
-/* The ops of a lost peer have nobody to answer; a barrier arrival of a
- * process that is gone is cancelled (as reclaim would). */
+/* The ops of a lost peer (or every op, peer < 0) have nobody to answer:
+ * dropped (sop_drop), then the sobjs left idle are freed (a dropped
+ * condition wait may unpin a lock's sobj seen earlier). */
 static void drop_ops(agent_t *a, int peer)
 {
-    for (sobj_t **sp = (sobj_t **)&a->sobjs; *sp;) {
-        sobj_t *s = *sp;
+    for (sobj_t *s = a->sobjs; s; s = s->next)
         for (sop_t **pp = &s->q; *pp;) {
             sop_t *o = *pp;
             if (peer >= 0 && o->peer != peer) {
@@ -457,11 +626,11 @@ static void drop_ops(agent_t *a, int peer)
                 continue;
             }
             *pp = o->next;
-            if (o->sop == SOP_BARRIER_WAIT && o->arrived)
-                dragon_barrier_cancel(o->h, o->ticket);
-            sop_free(a, o);
+            sop_drop(a, o);
         }
-        if (!s->q) {
+    for (sobj_t **sp = (sobj_t **)&a->sobjs; *sp;) {
+        sobj_t *s = *sp;
+        if (!s->q && !s->pins) {
             *sp = s->next;
             sobj_free(a, s);
             continue;

@@ -493,6 +493,310 @@ static void sync_cases(client_t *A, client_t *A2, dragon_pool_t *p1)
     T_OK(dragon_sync_destroy(B));
 }
 
+/* Condition variables of node 1 used by clients of node 0 (SOP_COND_*),
+ * and cancelling pending remote ops (SOP_CANCEL). The test process is the
+ * local party (puid 1). */
+static void cond_cases(client_t *A, client_t *A2, dragon_pool_t *p1)
+{
+    enum { ME = 7100, OTHER = 7101 };
+    dragon_sync_t *L, *C, *B;
+    uint8_t dl[96], dc[96], db[96];
+    T_OK(dragon_sync_create(p1, DRAGON_SYNC_RLOCK, 0, 0, &L));
+    T_OK(dragon_cond_create(p1, L, &C));
+    T_OK(dragon_sync_create(p1, DRAGON_SYNC_BARRIER, 2, 0, &B));
+    sdesc_of(L, dl);
+    sdesc_of(C, dc);
+    sdesc_of(B, db);
+    uint8_t *pl = NULL;
+    uint64_t owner, count, n;
+
+    /* COND_LOCK: the lock's descriptor and kind. */
+    gw_rep_t r = scall(A, dc, SOP_COND_LOCK, ME, 0, 0, &pl);
+    T_ASSERT(r.status == DRAGON_OK && r.value == DRAGON_SYNC_RLOCK && !memcmp(pl, dl, 96));
+    free(pl);
+    /* Waiting or notifying needs the lock. */
+    r = scall(A, dc, SOP_COND_WAIT, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_NOT_HELD);
+    T_OK(dragon_lock_acquire(L, 0));
+    r = scall(A, dc, SOP_COND_WAIT, ME, 0, -1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_NOT_OWNER);
+    r = scall(A, dc, SOP_COND_NOTIFY, ME, 1, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_NOT_OWNER);
+    T_OK(dragon_lock_release(L));
+    r = scall(A, dl, SOP_LOCK_ACQUIRE, ME, 0, 0, NULL); /* a lock op on the condition */
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = scall(A, dc, SOP_LOCK_ACQUIRE, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_WRONG_KIND);
+    r = scall(A, dl, SOP_LOCK_RELEASE, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+
+    /* A remote wait (RLock depth 2) notified by a local process; its
+     * re-acquire waits for the local holder and restores the depth. */
+    for (int i = 0; i < 2; i++) {
+        r = scall(A, dl, SOP_LOCK_ACQUIRE, ME, 0, -1, NULL);
+        T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    }
+    uint64_t id = spost(A, dc, SOP_COND_WAIT, ME, 0, 20000000);
+    r = scall(A2, dl, SOP_LOCK_OWNER, OTHER, 0, 0, NULL); /* behind the wait: it released */
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    T_OK(dragon_lock_acquire(L, SAFETY_US));
+    T_OK(dragon_cond_notify(C, 1));
+    r = scall(A2, dl, SOP_LOCK_OWNER, OTHER, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 1);
+    T_OK(dragon_channel_count(A->reply, &n));
+    T_ASSERT(n == 0); /* notified, but the lock is ours */
+    T_OK(dragon_lock_release(L));
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id && r.status == DRAGON_OK);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == ME && count == 2);
+
+    /* Timeout: TIMEOUT, lock re-acquired even when that takes longer than
+     * the timeout (a local holder at the deadline). */
+    id = spost(A, dc, SOP_COND_WAIT, ME, 0, 150000);
+    r = scall(A2, dl, SOP_LOCK_OWNER, OTHER, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    T_OK(dragon_lock_acquire(L, SAFETY_US));
+    usleep(300000);
+    T_OK(dragon_channel_count(A->reply, &n));
+    T_ASSERT(n == 0);
+    T_OK(dragon_lock_release(L));
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == ME && count == 2);
+    for (int i = 0; i < 2; i++) {
+        r = scall(A, dl, SOP_LOCK_RELEASE, ME, 0, 0, NULL);
+        T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    }
+    printf("cond wait ok\n");
+
+    /* Remote notify_all wakes a local async waiter and a remote one. */
+    uint64_t t1, d1, t2, d2;
+    T_OK(dragon_lock_acquire(L, 0));
+    T_OK(dragon_cond_wait_begin(C, &t1, &d1));
+    r = scall(A, dl, SOP_LOCK_ACQUIRE, ME, 0, -1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    id = spost(A, dc, SOP_COND_WAIT, ME, 0, -1);
+    r = scall(A2, dl, SOP_LOCK_ACQUIRE, OTHER, 0, -1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = scall(A2, dc, SOP_COND_NOTIFY_ALL, OTHER, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_OK(dragon_cond_wait_check(C, t1, 0));
+    r = scall(A2, dl, SOP_LOCK_RELEASE, OTHER, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id && r.status == DRAGON_OK);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == ME && count == 1);
+    r = scall(A, dl, SOP_LOCK_RELEASE, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_OK(dragon_cond_wait_end(C, d1, SAFETY_US));
+    /* Remote notify(1) with two local waiters: only the first is woken. */
+    T_OK(dragon_cond_wait_begin(C, &t1, &d1));
+    T_OK(dragon_lock_acquire(L, 0));
+    T_OK(dragon_cond_wait_begin(C, &t2, &d2));
+    r = scall(A, dl, SOP_LOCK_ACQUIRE, ME, 0, -1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = scall(A, dc, SOP_COND_NOTIFY, ME, 1, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = scall(A, dl, SOP_LOCK_RELEASE, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_OK(dragon_cond_wait_check(C, t1, 0));
+    T_EXPECT(dragon_cond_wait_check(C, t2, 0), DRAGON_ERR_TIMEOUT);
+    T_OK(dragon_cond_wait_cancel(C, t2));
+    T_OK(dragon_cond_wait_end(C, d1, SAFETY_US));
+    T_OK(dragon_lock_release(L));
+    printf("cond notify ok\n");
+
+    /* SOP_CANCEL: the cancelled op is answered first (as at its deadline),
+     * then the cancel (value 1 = it was pending). A condition wait gets its
+     * lock back; a barrier round is broken; an acquire gives up. */
+    r = scall(A, dl, SOP_LOCK_ACQUIRE, ME, 0, -1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    id = spost(A, dc, SOP_COND_WAIT, ME, 0, -1);
+    r = scall(A2, dl, SOP_LOCK_OWNER, OTHER, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    uint64_t cid = spost(A, dc, SOP_CANCEL, ME, id, 0);
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == cid && r.status == DRAGON_OK && r.value == 1);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == ME && count == 1);
+    r = scall(A, dl, SOP_LOCK_RELEASE, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+
+    id = spost(A, db, SOP_BARRIER_WAIT, ME, 0, -1);
+    r = scall(A2, db, SOP_BARRIER_STATE, OTHER, 0, 0, &pl);
+    T_ASSERT(r.status == DRAGON_OK && u64_at(pl, 0) == 1 && u64_at(pl, 1) == 0);
+    free(pl);
+    cid = spost(A, db, SOP_CANCEL, ME, id, 0);
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == cid && r.status == DRAGON_OK && r.value == 1);
+    uint64_t parties, waiting;
+    int broken = 0;
+    T_OK(dragon_barrier_state(B, &parties, &waiting, &broken));
+    T_ASSERT(broken); /* as a local wait that times out */
+    T_OK(dragon_barrier_reset(B));
+
+    T_OK(dragon_lock_acquire(L, 0));
+    id = spost(A, dl, SOP_LOCK_ACQUIRE, ME, 0, -1);
+    r = scall(A2, dl, SOP_LOCK_OWNER, OTHER, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 1);
+    cid = spost(A, dl, SOP_CANCEL, ME, id, 0);
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TIMEOUT);
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == cid && r.status == DRAGON_OK && r.value == 1);
+    T_OK(dragon_lock_release(L));
+    r = scall(A2, dl, SOP_LOCK_OWNER, OTHER, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0); /* the cancelled acquire took nothing */
+    /* Nothing to cancel: answered, value 0 (unknown id; one already answered). */
+    r = scall(A, dl, SOP_CANCEL, ME, 987654, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    r = scall(A, dl, SOP_CANCEL, ME, id, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    printf("cancel ok\n");
+
+    /* The condition destroyed under a remote waiter: DESTROYED, and the
+     * lock is still re-acquired. */
+    r = scall(A, dl, SOP_LOCK_ACQUIRE, ME, 0, -1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    id = spost(A, dc, SOP_COND_WAIT, ME, 0, -1);
+    r = scall(A2, dl, SOP_LOCK_OWNER, OTHER, 0, 0, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    T_OK(dragon_sync_destroy(C));
+    r = wait_reply(A, NULL);
+    T_ASSERT(r.req_id == id);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_DESTROYED);
+    T_OK(dragon_lock_owner(L, &owner, &count));
+    T_ASSERT(owner == ME && count == 1);
+    r = scall(A, dl, SOP_LOCK_RELEASE, ME, 0, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    printf("cond destroyed ok\n");
+
+    T_OK(dragon_sync_destroy(L));
+    T_OK(dragon_sync_destroy(B));
+}
+
+/* ---- pool memory (gateway op 6) ---- */
+static gw_rep_t mcall(client_t *c, const uint8_t *target, uint32_t mop, uint64_t off,
+                      uint64_t len, const void *data, uint64_t dlen, uint8_t **out)
+{
+    uint8_t *buf = malloc(sizeof(gw_mem_t) + dlen);
+    gw_mem_t q = {.mop = mop, .caller = 7200, .offset = off, .length = len};
+    memcpy(buf, &q, sizeof q);
+    if (dlen)
+        memcpy(buf + sizeof q, data, dlen);
+    gw_rep_t r = call(c, GW_MEM, target, 0, 0, buf, sizeof q + dlen, out);
+    free(buf);
+    return r;
+}
+
+static void mem_cases(client_t *A, dragon_pool_t *p1)
+{
+    dragon_alloc_t al, big;
+    uint8_t *p, *bp, da[96], dbig[96], *pl = NULL;
+    size_t n;
+    T_OK(dragon_pool_alloc(p1, 1000, 0, &al));
+    T_OK(dragon_alloc_ptr(p1, al, (void **)&p));
+    memset(p, 0, 1000);
+    T_OK(dragon_alloc_serialize(p1, al, da, sizeof da, &n));
+    uint8_t pat[100];
+    fill(pat, sizeof pat, 5);
+
+    gw_rep_t r = mcall(A, da, MOP_WRITE, 10, 100, pat, 100, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_ASSERT(!memcmp(p + 10, pat, 100));
+    r = mcall(A, da, MOP_READ, 10, 100, NULL, 0, &pl);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 100 && !memcmp(pl, pat, 100));
+    free(pl);
+    r = mcall(A, da, MOP_READ, 0, 1000, NULL, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = mcall(A, da, MOP_READ, 900, 101, NULL, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+    r = mcall(A, da, MOP_READ, 1001, 0, NULL, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+    r = mcall(A, da, MOP_WRITE, 995, 10, pat, 10, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+    r = mcall(A, da, MOP_WRITE, 0, 10, pat, 5, NULL); /* data shorter than length */
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+    r = mcall(A, da, 9, 0, 8, NULL, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+
+    /* Atomics: CAS64 returns the value found, swapped or not; ADD64 the old value. */
+    uint64_t v[2] = {0, 5}, x;
+    r = mcall(A, da, MOP_CAS64, 0, 8, v, 16, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 0);
+    memcpy(&x, p, 8);
+    T_ASSERT(x == 5);
+    v[0] = 7;
+    v[1] = 9;
+    r = mcall(A, da, MOP_CAS64, 0, 8, v, 16, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 5);
+    memcpy(&x, p, 8);
+    T_ASSERT(x == 5);
+    int64_t delta = 3;
+    r = mcall(A, da, MOP_ADD64, 0, 8, &delta, 8, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 5);
+    delta = -10;
+    r = mcall(A, da, MOP_ADD64, 0, 8, &delta, 8, NULL);
+    T_ASSERT(r.status == DRAGON_OK && r.value == 8);
+    memcpy(&x, p, 8);
+    T_ASSERT((int64_t)x == -2);
+    r = mcall(A, da, MOP_ADD64, 4, 8, &delta, 8, NULL); /* unaligned */
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+    r = mcall(A, da, MOP_ADD64, 992, 8, &delta, 8, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    r = mcall(A, da, MOP_ADD64, 1000, 8, &delta, 8, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT);
+
+    /* 64 KiB per op (requests and replies beyond the gateway block travel
+     * as allocations); one byte more is refused. */
+    T_OK(dragon_pool_alloc(p1, 200000, 0, &big));
+    T_OK(dragon_alloc_ptr(p1, big, (void **)&bp));
+    T_OK(dragon_alloc_serialize(p1, big, dbig, sizeof dbig, &n));
+    uint8_t *chunk = malloc(MEM_MAX + 1);
+    fill(chunk, MEM_MAX, 9);
+    r = mcall(A, dbig, MOP_WRITE, 1000, MEM_MAX, chunk, MEM_MAX, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+    T_ASSERT(!memcmp(bp + 1000, chunk, MEM_MAX));
+    r = mcall(A, dbig, MOP_READ, 1000, MEM_MAX, NULL, 0, &pl);
+    T_ASSERT(r.status == DRAGON_OK && r.value == MEM_MAX && !memcmp(pl, chunk, MEM_MAX));
+    free(pl);
+    r = mcall(A, dbig, MOP_READ, 0, MEM_MAX + 1, NULL, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_TOO_LARGE);
+    r = mcall(A, dbig, MOP_WRITE, 0, MEM_MAX + 1, chunk, MEM_MAX + 1, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_INVALID_ARGUMENT); /* refused by the gateway */
+    free(chunk);
+
+    /* Freed (and the block reused): DESTROYED, never the new owner's bytes. */
+    T_OK(dragon_pool_free(p1, al));
+    r = mcall(A, da, MOP_READ, 0, 8, NULL, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_DESTROYED);
+    dragon_alloc_t again;
+    T_OK(dragon_pool_alloc(p1, 1000, 0, &again));
+    r = mcall(A, da, MOP_WRITE, 0, 8, pat, 8, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_DESTROYED);
+    r = mcall(A, da, MOP_ADD64, 0, 8, &delta, 8, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_DESTROYED);
+    /* Not an allocation. */
+    uint8_t chd[96];
+    memcpy(chd, A->reply_desc, 96);
+    r = mcall(A, chd, MOP_READ, 0, 8, NULL, 0, NULL);
+    T_EXPECT((dragonError_t)r.status, DRAGON_ERR_WRONG_KIND);
+    T_OK(dragon_pool_free(p1, again));
+    T_OK(dragon_pool_free(p1, big));
+    printf("memory ops ok\n");
+}
+
 static agentp_t ags[3];
 static dragon_pool_t *pools[3];
 
@@ -707,8 +1011,67 @@ int main(void)
     client_t A2;
     client_open(&A2, pool[0], ags[0].gateway);
     sync_cases(&A, &A2, pool[1]);
+    cond_cases(&A, &A2, pool[1]);
+    mem_cases(&A, pool[1]);
     client_close(&A2);
     idle_report("sync");
+
+    /* 6b. A condition waiter whose node is lost: its ticket is given up (a
+     * later notify reaches the next waiter) and its lock is not taken back. */
+    {
+        dragon_sync_t *L, *C;
+        uint8_t dl[96], dc[96];
+        T_OK(dragon_sync_create(pool[1], DRAGON_SYNC_LOCK, 0, 0, &L));
+        T_OK(dragon_cond_create(pool[1], L, &C));
+        sdesc_of(L, dl);
+        sdesc_of(C, dc);
+        spawn(&ags[2], 2, pool[2], KEY);
+        snprintf(peers, sizeof peers,
+                 "{\"peers\":[{\"node\":1,\"address\":\"%s\"},{\"node\":2,\"address\":\"%s\"}]}\n",
+                 ags[1].address, ags[2].address);
+        say(&ags[2], peers);
+        say(&ags[1], peers);
+        client_t D, A3;
+        client_open(&D, pool[2], ags[2].gateway);
+        client_open(&A3, pool[0], ags[0].gateway);
+        r = scall(&D, dl, SOP_LOCK_ACQUIRE, 7300, 0, -1, NULL);
+        T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+        spost(&D, dc, SOP_COND_WAIT, 7300, 0, -1);
+        uint64_t owner = 1, count;
+        for (int i = 0; i < 300 && owner; i++) { /* the wait released the lock */
+            T_OK(dragon_lock_owner(L, &owner, &count));
+            if (owner)
+                usleep(10000);
+        }
+        T_ASSERT(owner == 0);
+        uint64_t t, d;
+        T_OK(dragon_lock_acquire(L, 0));
+        T_OK(dragon_cond_wait_begin(C, &t, &d)); /* behind the remote ticket */
+        kill(ags[2].pid, SIGKILL);
+        waitpid(ags[2].pid, NULL, 0);
+        fclose(ags[2].out);
+        close(ags[2].in);
+        ags[2].pid = 0;
+        say(&ags[1], "{\"lost\":2}\n");
+        for (int i = 0; i < 300 && !log_has(ags[1].log, "node 2 lost"); i++)
+            usleep(10000);
+        T_ASSERT(log_has(ags[1].log, "node 2 lost"));
+        r = call(&A3, GW_COUNT, d1, 0, 0, NULL, 0, NULL); /* agent 1 went round its loop */
+        T_EXPECT((dragonError_t)r.status, DRAGON_OK);
+        T_OK(dragon_lock_acquire(L, 0)); /* free: the lost waiter did not take it back */
+        T_OK(dragon_cond_notify(C, 1));
+        T_OK(dragon_cond_wait_check(C, t, 0)); /* the notify was not lost on the dead ticket */
+        T_OK(dragon_lock_release(L));
+        T_OK(dragon_cond_wait_end(C, d, 0));
+        T_OK(dragon_lock_release(L));
+        T_OK(dragon_sync_destroy(C));
+        T_OK(dragon_sync_destroy(L));
+        T_OK(dragon_channel_detach(D.gw));
+        T_OK(dragon_channel_destroy(D.reply));
+        free(D.inbuf);
+        client_close(&A3);
+        printf("lost condition waiter ok\n");
+    }
 
     /* 6. An agent of another job (wrong key) cannot inject into node 1. */
     spawn(&ags[2], 2, pool[2], BADKEY);

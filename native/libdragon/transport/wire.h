@@ -41,12 +41,15 @@ typedef struct __attribute__((packed)) wire_hdr {
     uint8_t target[96]; /* REQ: target channel descriptor */
 } wire_hdr_t;
 
-#define WIRE_MAX (sizeof(wire_hdr_t) + EAGER_MAX)
+/* Inline payloads are at most EAGER_MAX bytes, except a MEM request, whose
+ * 32-byte header comes on top of up to MEM_MAX data bytes. */
+#define WIRE_SLACK 64u
+#define WIRE_MAX (sizeof(wire_hdr_t) + EAGER_MAX + WIRE_SLACK)
 
 /* Gateway request / reply headers (client <-> local agent), see the brief. */
 #define GW_REQ_MAGIC "DGW1"
 #define GW_REP_MAGIC "DGR1"
-enum { GW_SEND = 1, GW_RECV = 2, GW_POLL = 3, GW_COUNT = 4, GW_SYNC = 5 };
+enum { GW_SEND = 1, GW_RECV = 2, GW_POLL = 3, GW_COUNT = 4, GW_SYNC = 5, GW_MEM = 6 };
 
 /* GW_SYNC payload (32 bytes): the operation on the target sync object, done
  * at the target AS the caller's puid. */
@@ -56,6 +59,12 @@ enum {
     SOP_EVENT_SET = 20, SOP_EVENT_CLEAR = 21, SOP_EVENT_IS_SET = 22, SOP_EVENT_WAIT = 23,
     SOP_BARRIER_WAIT = 30, SOP_BARRIER_ABORT = 31, SOP_BARRIER_RESET = 32,
     SOP_BARRIER_STATE = 33,
+    /* CANCEL: arg0 = the req_id of an earlier SYNC request of the same
+     * client (same reply channel) to the same node; the origin agent puts
+     * that request's xid in arg1 before forwarding. */
+    SOP_CANCEL = 34,
+    /* Condition (target = the CONDITION's descriptor). */
+    SOP_COND_WAIT = 40, SOP_COND_NOTIFY = 41, SOP_COND_NOTIFY_ALL = 42, SOP_COND_LOCK = 43,
 };
 typedef struct __attribute__((packed)) gw_sync {
     uint32_t sop;
@@ -65,6 +74,21 @@ typedef struct __attribute__((packed)) gw_sync {
     uint64_t arg1;
 } gw_sync_t;
 _Static_assert(sizeof(gw_sync_t) == 32, "sync request payload is 32 bytes");
+
+/* GW_MEM payload: this 32-byte header, then the data (WRITE: length bytes;
+ * CAS64: expected u64, desired u64; ADD64: delta i64). Target = an
+ * allocation descriptor; offset/length are within the allocation. */
+enum { MOP_READ = 1, MOP_WRITE = 2, MOP_CAS64 = 3, MOP_ADD64 = 4 };
+#define MEM_MAX (64u * 1024u) /* bytes per READ / WRITE */
+typedef struct __attribute__((packed)) gw_mem {
+    uint32_t mop;
+    uint32_t pad;
+    uint64_t caller;
+    uint64_t offset;
+    uint64_t length;
+} gw_mem_t;
+_Static_assert(sizeof(gw_mem_t) == 32, "memory request header is 32 bytes");
+_Static_assert(sizeof(gw_mem_t) + MEM_MAX <= EAGER_MAX + WIRE_SLACK, "a MEM request is inline");
 
 typedef struct __attribute__((packed)) gw_req {
     char magic[4];
