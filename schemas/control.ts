@@ -121,6 +121,8 @@ export const Nodes = z.object({
   hosts: z.array(z.string().min(1)).min(1),
   /** Each node's transport agent address by index (null: none there), for the agents' peer table. */
   transports: z.array(z.string().nullable()),
+  /** Each node's CPUs by index (from its hello), for cpuCount() and Pool placement. */
+  cpus: z.array(z.number().int().min(1)).optional(),
 });
 
 /** Node `node` is lost (teardown follows): the transport agent fails operations on its channels at once. */

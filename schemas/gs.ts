@@ -59,11 +59,15 @@ export const SignalRequest = z.object({
   signal: z.enum(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']),
 });
 
+/** The job's nodes and their CPUs (cpuCount(), Pool placement). */
+export const SystemRequest = z.object({ ...base, type: z.literal('system') });
+
 export type CreateRequest = z.infer<typeof CreateRequest>;
 export type JoinRequest = z.infer<typeof JoinRequest>;
 export type SignalRequest = z.infer<typeof SignalRequest>;
+export type SystemRequest = z.infer<typeof SystemRequest>;
 
-export const GsRequest = z.discriminatedUnion('type', [CreateRequest, JoinRequest, SignalRequest]);
+export const GsRequest = z.discriminatedUnion('type', [CreateRequest, JoinRequest, SignalRequest, SystemRequest]);
 export type GsRequest = z.infer<typeof GsRequest>;
 
 // ---- replies ------------------------------------------------------------------
@@ -106,6 +110,21 @@ export interface SignalReply {
   delivered: boolean;
 }
 
+export interface SystemNode {
+  index: number;
+  /** The node's hostname, as it reports it (what Process `policy: { host }` takes). */
+  host: string;
+  /** CPUs the node's backend may use (its affinity mask). */
+  cpus: number;
+}
+
+export interface SystemReply {
+  v: 1;
+  id: number;
+  ok: true;
+  nodes: SystemNode[];
+}
+
 export interface ErrorReply {
   v: 1;
   id: number;
@@ -113,4 +132,4 @@ export interface ErrorReply {
   error: GsErrorInfo;
 }
 
-export type GsReply = CreateReply | JoinReply | SignalReply | ErrorReply;
+export type GsReply = CreateReply | JoinReply | SignalReply | SystemReply | ErrorReply;

@@ -29,3 +29,6 @@ export {
   type CommandProcessOptions,
   type ProcessSignal,
 } from './runtime/api/process.js';
+// multiprocessing-shaped Pool, cpuCount() and the job's nodes (mp/pool/, mp/system.ts)
+export { Pool, type PoolOptions, type PoolTask, type MapOptions, type MapAsyncOptions } from './runtime/mp/pool/pool.js';
+export { cpuCount, jobNodes, type SystemNode } from './runtime/mp/system.js';

@@ -32,4 +32,15 @@ test('pi.mjs: workers report through a channel', async () => {
   assert.equal(await nothingLeft(r.info!.runtimeId), []);
 });
 
+test('pool-map.mjs: pi from a Pool.map over the node', async () => {
+  if (!built) return console.log('  SKIP: dist/ is not built (npm run build)');
+  const r = await dragon(join(ROOT, 'examples', 'pool-map.mjs'), ['8', '20000'], { root });
+  assert.is(r.code, 0, r.stderr);
+  const m = /pi ~ (\d\.\d+) .* from 160000 darts in 8 tasks/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Math.abs(Number(m![1]) - Math.PI) < 0.1);
+  assert.match(r.stdout, /\d+ workers \(\d+ CPUs\) on 1 node\(s\)/);
+  assert.equal(await nothingLeft(r.info!.runtimeId), []);
+});
+
 test.run();

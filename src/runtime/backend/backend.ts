@@ -175,7 +175,7 @@ export class Backend {
         // what a process held on other nodes' objects through the transport
         reclaim: (node, puid) => (node === this.#index ? this.#ls?.reclaim(puid) : this.#route(node, { kind: 'reclaim', puid })),
       });
-      if (this.#s.nodeCount === 1) this.#gs.setNodes([this.#host]);
+      if (this.#s.nodeCount === 1) this.#gs.setNodes([this.#host], [infoOf().cpus]);
     }
     this.#port.serve();
     log.info('backend', `node ${this.#index} up: pool ${this.#pool.name} (${poolBytes} bytes), pid ${process.pid}`);
@@ -202,7 +202,7 @@ export class Backend {
         return this.#onNodeMessage(f.from, f.msg);
       case 'nodes':
         this.#hosts = f.hosts;
-        this.#gs?.setNodes(f.hosts);
+        this.#gs?.setNodes(f.hosts, f.cpus);
         this.#agent?.peers(f.transports.flatMap((address, node) => (address && node !== this.#index ? [{ node, address }] : [])));
         return;
       case 'node-lost':

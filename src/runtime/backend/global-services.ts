@@ -1,6 +1,6 @@
 // Global Services: the run-time's registry of processes (puid -> record),
 // their placement over the nodes, and the handler of user processes'
-// requests (create, join, signal). It runs in the backend of node 0.
+// requests (create, join, signal, system). It runs in the backend of node 0.
 // Requests reach it from every node's request port (request-port.ts:
 // directly on node 0, over the control plane from the others), and replies
 // go back the same way (`reply`). Starting and signalling a process is
@@ -8,8 +8,8 @@
 // remote node through the control plane), and every node reports its
 // processes' exits (`exited`). Single-threaded and never blocked by one
 // request: joins wait as timers and callbacks, starts as promises.
-import { GsRequest, type CreateRequest, type JoinRequest, type ProcessSpec, type SignalRequest } from '../../../schemas/gs.js';
-import type { CreateReply, ErrorReply, GsReply, JoinReply, SignalReply } from '../../../schemas/gs.js';
+import { GsRequest, type CreateRequest, type JoinRequest, type ProcessSpec, type SignalRequest, type SystemRequest } from '../../../schemas/gs.js';
+import type { CreateReply, ErrorReply, GsReply, JoinReply, SignalReply, SystemReply } from '../../../schemas/gs.js';
 import type { Log } from '../control/log.js';
 import { FIRST_PUID } from './puids.js';
 
@@ -78,6 +78,8 @@ export class GlobalServices {
   #accepting = true;
   /** Hostname of each node, by index; creates wait until every node is up. */
   #hosts: string[] | undefined;
+  /** CPUs of each node, by index (from each backend's hello). */
+  #cpus: number[] = [];
   #hostsKnown!: (hosts: string[]) => void;
   readonly #hostsReady = new Promise<string[]>((resolve) => (this.#hostsKnown = resolve));
   #nextNode = 0;
@@ -92,10 +94,11 @@ export class GlobalServices {
     return this.#records;
   }
 
-  /** Every node is up: its hostnames by index. */
-  setNodes(hosts: string[]): void {
+  /** Every node is up: its hostnames (and CPU counts) by index. */
+  setNodes(hosts: string[], cpus?: number[]): void {
     if (this.#hosts) return;
     this.#hosts = hosts;
+    this.#cpus = cpus ?? [];
     this.#o.log.info('gs', `nodes: ${hosts.map((h, i) => `${i}=${h}`).join(' ')}`);
     this.#hostsKnown(hosts);
   }
@@ -139,6 +142,8 @@ export class GlobalServices {
         return this.#join(req, origin);
       case 'signal':
         return this.#signal(req, origin);
+      case 'system':
+        return void this.#system(req, origin);
     }
   }
 
@@ -210,6 +215,13 @@ export class GlobalServices {
     if (delivered) this.#o.node(r.node).signal(r.puid, req.signal);
     this.#o.log.info('gs', `${req.signal} to process ${req.puid} from ${req.from}: ${delivered ? 'sent' : 'already exited'}`);
     this.#o.reply<SignalReply>(origin, { v: 1, id: req.id, ok: true, delivered });
+  }
+
+  // The job's nodes once every node is up (cpus: 1 when a node did not say).
+  async #system(req: SystemRequest, origin: Origin): Promise<void> {
+    const hosts = this.#hosts ?? (await this.#hostsReady);
+    const nodes = hosts.map((host, index) => ({ index, host, cpus: this.#cpus[index] ?? 1 }));
+    this.#o.reply<SystemReply>(origin, { v: 1, id: req.id, ok: true, nodes });
   }
 
   #track(puid: number, parent: number | undefined, node: number, pid: number): ProcessRecord {

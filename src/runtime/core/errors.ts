@@ -20,7 +20,12 @@ export type JsErrorCode =
   | 'DRAGON_ERR_POOL_SIZE'
   | 'DRAGON_ERR_STARTUP'
   | 'DRAGON_ERR_BACKEND_LOST'
-  | 'DRAGON_ERR_RUNTIME_DIR';
+  | 'DRAGON_ERR_RUNTIME_DIR'
+  // Pool (mp/pool/)
+  | 'DRAGON_ERR_POOL_STATE'
+  | 'DRAGON_ERR_WORKER_DIED'
+  | 'DRAGON_ERR_POOL_BROKEN'
+  | 'DRAGON_ERR_POOL_TERMINATED';
 
 export interface DragonErrorOptions {
   /** Symbolic code: a libdragon name ("DRAGON_ERR_TIMEOUT") or a JsErrorCode. */
@@ -332,6 +337,37 @@ export const Errors = {
 
   library(message: string, hint: string, cause?: unknown): DragonError {
     return new DragonError(message, { code: 'DRAGON_ERR_LIBRARY', hint, cause });
+  },
+
+  // ---- Pool (mp/pool/) -------------------------------------------------------
+
+  // A submission (or join) the pool's state does not allow.
+  poolState(op: string, why: string, hint: string): DragonError {
+    return new DragonError(`${op}: ${why}`, { code: 'DRAGON_ERR_POOL_STATE', hint });
+  },
+
+  // A worker process ended while it held this task.
+  workerDied(worker: string, how: string): DragonError {
+    return new DragonError(`Pool: ${worker} died (${how}) while running this task`, {
+      code: 'DRAGON_ERR_WORKER_DIED',
+      hint: 'The pool replaced the worker and goes on; the task is not retried (it may be what ended the worker)',
+    });
+  },
+
+  // The pool cannot go on (its initializer failed, a worker could not start).
+  poolBroken(why: string, cause?: unknown): DragonError {
+    return new DragonError(`Pool: ${why}`, {
+      code: 'DRAGON_ERR_POOL_BROKEN',
+      hint: 'Fix the cause, then create a new Pool (this one runs no more tasks)',
+      cause,
+    });
+  },
+
+  poolTerminated(op: string): DragonError {
+    return new DragonError(`${op}: the pool was terminated before this task finished`, {
+      code: 'DRAGON_ERR_POOL_TERMINATED',
+      hint: 'Wait for the results (or close() and join()) before terminate()',
+    });
   },
 };
 

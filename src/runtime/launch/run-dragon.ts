@@ -319,7 +319,8 @@ class Launch {
         this.#log.warn('control', 'cross-node channels are off: no transport agent on some nodes');
         (this.opts.stderr ?? process.stderr).write(`${NO_TRANSPORT_WARNING}\n`);
       }
-      this.#each((_, i) => this.#send(i, { type: 'nodes', hosts, transports }));
+      const cpus = this.#nodes.map((n) => n.conn!.hello.info.cpus);
+      this.#each((_, i) => this.#send(i, { type: 'nodes', hosts, transports, cpus }));
     }
   }
 
