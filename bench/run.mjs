@@ -28,6 +28,7 @@ const BENCHES = [
   { name: 'transport_rtt', kind: 'c', question: '10. transport agents on loopback vs fi_pingpong (C)', needs: 'libfabric' },
   { name: 'runtime/transport', kind: 'ts', question: '11. cross-node Channel round trip and bandwidth vs fi_pingpong' },
   { name: 'runtime/pool', kind: 'ts', question: '12. Pool.map of 100k trivial tasks vs multiprocessing.Pool and Piscina; 1 and 3 nodes' },
+  { name: 'ts/sync_value', kind: 'ts', question: '13. Lock / Value / Array per operation vs Python multiprocessing' },
 ];
 
 const args = process.argv.slice(2);

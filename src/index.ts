@@ -17,13 +17,14 @@ export type { WaitOptions } from './runtime/core/wait-queue.js';
 export { Lock, RLock, type AcquireOptions, type AnyLock } from './runtime/core/sync/lock.js';
 export { Semaphore, BoundedSemaphore, type SemaphoreOptions } from './runtime/core/sync/semaphore.js';
 export { Event } from './runtime/core/sync/event.js';
-export { Barrier } from './runtime/core/sync/barrier.js';
+export { Barrier, type BarrierOptions } from './runtime/core/sync/barrier.js';
 export { Condition } from './runtime/core/sync/condition.js';
 export { runtimeId, processId } from './runtime/core/identity.js';
 export { libraryVersion } from './runtime/core/version.js';
 export {
   Process,
   currentProcess,
+  activeChildren,
   type ProcessOptions,
   type ModuleProcessOptions,
   type CommandProcessOptions,
@@ -32,3 +33,10 @@ export {
 // multiprocessing-shaped Pool, cpuCount() and the job's nodes (mp/pool/, mp/system.ts)
 export { Pool, type PoolOptions, type PoolTask, type MapOptions, type MapAsyncOptions } from './runtime/mp/pool/pool.js';
 export { cpuCount, jobNodes, type SystemNode } from './runtime/mp/system.js';
+// multiprocessing-shaped sync objects and shared memory (sync helper):
+// new Lock()/RLock()/Semaphore(v)/BoundedSemaphore(v)/Event()/Barrier(n)/
+// Condition(lock) (above), Value and Array (SharedArray: the same class).
+export type { SyncOptions } from './runtime/core/sync/sync-object.js';
+export { Value } from './runtime/mp/value.js';
+export { SharedArray, SharedArray as Array } from './runtime/mp/array.js';
+export type { Typecode, ElementOf, SharedOptions, LockOption } from './runtime/mp/shared-memory-store.js';

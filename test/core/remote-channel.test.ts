@@ -275,7 +275,7 @@ test('other kinds of another node keep their error; no gateway: DRAGON_ERR_NO_TR
   } catch (err) {
     assert.is((err as DragonError).code, 'DRAGON_ERR_OTHER_NODE');
     assert.match((err as Error).message, /lives on node 1/);
-    assert.match((err as DragonError).hint ?? '', /not carried by the transport yet/);
+    assert.match((err as DragonError).hint ?? '', /cannot be mapped here/);
   }
   Gateway.reset();
   const saved = process.env.DRAGON_GATEWAY;

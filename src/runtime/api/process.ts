@@ -132,6 +132,7 @@ export class Process {
       this.#startTime = r.startTime;
       this.#host = r.host;
       this.#state = 'started';
+      children.add(this);
     } catch (err) {
       this.#state = 'new';
       throw err;
@@ -153,6 +154,7 @@ export class Process {
     const r = await GsClient.get(op).request<JoinReply>({ type: 'join', puid: this.#puid!, timeout: timeout ?? null }, op);
     if (r.exited && this.#state === 'started') {
       this.#state = 'exited';
+      children.delete(this);
       this.#exitCode = r.exitCode;
       this.#signalCode = r.signal;
       if (r.error) this.#error = decodeError(r.error);
@@ -188,6 +190,21 @@ export class Process {
 }
 
 let current: Process | undefined;
+// Processes this process started whose exit no join() has seen yet.
+const children = new Set<Process>();
+
+/**
+ * Python's active_children(): the Processes this process started that are
+ * still running. Like Python it reaps: each child not known to have exited
+ * is asked about with join(0) (one Global Services round trip each, in
+ * parallel), so the answer is current when the promise resolves (async for
+ * that reason). Processes started by other processes are not included.
+ */
+export async function activeChildren(): Promise<Process[]> {
+  const all = [...children];
+  await Promise.all(all.map((p) => p.join(0)));
+  return all.filter((p) => p.exitCode === null);
+}
 
 /** This process as a Process (puid undefined when not started by a Dragon run-time). */
 export function currentProcess(): Process {

@@ -222,15 +222,7 @@ export const Errors = {
   otherNode(op: string, kind: string, owner: number, here: number): DragonError {
     return new DragonError(`${op}: this ${kind} lives on node ${owner} of the run-time and this process runs on node ${here}`, {
       code: 'DRAGON_ERR_OTHER_NODE',
-      hint: `Only channels and sync objects (except Condition) are carried between nodes; a ${kind} of another node is not carried by the transport yet: start the processes that share it on its node (policy: { host })`,
-    });
-  },
-
-  // Condition.attach of a condition variable of another node.
-  remoteCondition(op: string, owner: number, here: number): DragonError {
-    return new DragonError(`${op}: this Condition lives on node ${owner} and this process runs on node ${here}: condition variables of another node are not carried by the transport yet`, {
-      code: 'DRAGON_ERR_OTHER_NODE',
-      hint: 'Use the Condition from processes of its node (policy: { host }), or an Event / Semaphore / Lock of that node (those are carried)',
+      hint: `Channels, sync objects, Value and Array are carried between nodes; a ${kind} of another node cannot be mapped here: share a Channel, Value or Array instead, or start the processes that use it on its node (policy: { host })`,
     });
   },
 

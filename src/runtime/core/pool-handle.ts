@@ -187,8 +187,9 @@ export class PoolHandle {
 // The node index the run-time gave this process (DRAGON_NODE_INDEX), if any:
 // a descriptor of another node cannot be attached here (no shared memory
 // between nodes): Channel.attach makes a remote channel of it
-// (remote-channel.ts), a sync object's attach a remote one (remote-sync.ts;
-// not Condition); pools and allocations are not carried by the transport yet.
+// (remote-channel.ts), a sync object's attach a remote one (remote-sync.ts),
+// Value/Array reach their allocation through the transport (gateway op MEM);
+// a MemoryPool or a bare Allocation of another node cannot be mapped.
 export function thisNode(): number | undefined {
   const v = process.env.DRAGON_NODE_INDEX;
   if (v === undefined || v === '' || process.env.DRAGON_RT_UID === undefined) return undefined;

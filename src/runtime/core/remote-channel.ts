@@ -34,7 +34,8 @@ const DEFAULT_POOL_ENV = 'DRAGON_DEFAULT_POOL';
 
 export const REQ_HEADER = 232;
 export const REP_HEADER = 32;
-export const GwOp = { SEND: 1, RECV: 2, POLL: 3, COUNT: 4, SYNC: 5 } as const;
+// 6 MEM: read/write pool memory of another node (Value, Array): payload layout in mp/shared-memory-store.ts.
+export const GwOp = { SEND: 1, RECV: 2, POLL: 3, COUNT: 4, SYNC: 5, MEM: 6 } as const;
 export type GwOpCode = (typeof GwOp)[keyof typeof GwOp];
 const REQ_MAGIC = 0x31574744; // 'D','G','W','1' little-endian
 const REP_MAGIC = 0x31524744; // 'D','G','R','1'

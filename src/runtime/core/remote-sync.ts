@@ -9,7 +9,17 @@
 // "Step 2". Blocking operations (acquire, wait) are waited for at the
 // target, which enforces the timeout and always answers; async ones never
 // block the event loop (the gateway's receive loop), sync ones block in the
-// reply channel's sync recv. Condition variables are not carried.
+// reply channel's sync recv.
+//
+// Condition variables (sops 40-43): the caller holds the condition's lock
+// (a remote Lock/RLock of the same node, found with COND_LOCK); COND_WAIT
+// makes the target agent release it, wait until notified or the timeout,
+// and re-acquire it as the caller before answering (OK: notified, TIMEOUT),
+// so the code after `await cond.wait()` holds the lock, as locally. An
+// aborted remote wait sends CANCEL (sop 34, arg0 = the wait's request id)
+// and still waits for the wait's answer (the lock comes back first); an
+// agent that does not know sop 34 answers it with an error, which is
+// ignored: the abort then takes effect when the wait ends (notify, timeout).
 import { Errors } from './errors.js';
 import { processId } from './identity.js';
 import { Gateway, GwOp, type Handler, type ReplyFields, type Request } from './remote-channel.js';
@@ -31,6 +41,12 @@ export const SyncOp = {
   BARRIER_ABORT: 31,
   BARRIER_RESET: 32,
   BARRIER_STATE: 33,
+  /** Cancels this client's waiting request arg0 (its req_id), e.g. an aborted COND_WAIT. */
+  CANCEL: 34,
+  COND_WAIT: 40,
+  COND_NOTIFY: 41,
+  COND_NOTIFY_ALL: 42,
+  COND_LOCK: 43,
 } as const;
 export type SyncOpCode = (typeof SyncOp)[keyof typeof SyncOp];
 
@@ -130,6 +146,8 @@ export class RemoteSync {
     const onAbort = () => {
       this.#mine.delete(id);
       g.abandon(id, Errors.aborted(op, signal.reason), late);
+      // the target stops waiting too (answers at once; a success that raced goes to `late`)
+      this.cancel(g, id);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     return p.finally(() => {
@@ -223,6 +241,93 @@ export class RemoteSync {
       const detail = r.status === Status.TIMEOUT ? `after ${timeoutMs(op, timeout)} ms` : undefined;
       throw this.fail(op, r.status, detail, r.status === Status.BROKEN || r.status === Status.TIMEOUT ? hint : undefined);
     };
+  }
+
+  // ---- Condition ----
+
+  /** The condition's lock: its descriptor and kind (1 LOCK, 2 RLOCK). */
+  condLock(op: string): { desc: Uint8Array; kind: number } {
+    return this.call(op, SyncOp.COND_LOCK, (r, p) => {
+      if (r.status !== Status.OK) throw this.fail(op, r.status);
+      if (p.length < 96) throw this.fail(op, Status.INTERNAL, `COND_LOCK answered ${p.length} bytes, not a descriptor`);
+      return { desc: new Uint8Array(p.subarray(0, 96)), kind: r.value };
+    });
+  }
+
+  readonly #notified = (op: string) => (r: ReplyFields) => {
+    if (r.status === Status.OK) return true;
+    if (r.status === Status.TIMEOUT) return false;
+    throw this.fail(op, r.status, undefined, r.status === Status.NOT_HELD || r.status === Status.NOT_OWNER ? 'Acquire the condition\'s lock before wait()' : undefined);
+  };
+
+  /** COND_WAIT blocking the thread: true when notified, false on timeout (the lock is held again). */
+  condWaitSync(op: string, timeout: number | undefined): boolean {
+    return this.waitSync(op, SyncOp.COND_WAIT, timeout, this.#notified(op));
+  }
+
+  /**
+   * COND_WAIT, async. On abort: CANCEL, then the wait's own answer (the
+   * agent re-acquired the lock for us), then the abort error. `lockDesc`:
+   * where to give the lock back when this handle is detached meanwhile.
+   */
+  condWait(op: string, options: WaitOptions | undefined, lockDesc: Uint8Array): Promise<boolean> {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(Errors.aborted(op, signal.reason));
+    let g: Gateway;
+    let req: Request;
+    try {
+      g = Gateway.get(op, this.node, this.what);
+      req = this.#request(SyncOp.COND_WAIT, timeoutUs(op, options?.timeout));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // a wait given up by detach(): the agent re-acquired the lock for a gone waiter: release it
+    const late: Handler<void> = (r) => {
+      if (r.status !== Status.OK && r.status !== Status.TIMEOUT) return;
+      try {
+        const rel = this.#request(SyncOp.LOCK_RELEASE, 0);
+        g.call(`${this.what}.detach`, { ...rel, target: lockDesc }, () => undefined).catch(() => undefined);
+      } catch {
+        // no gateway any more: reclaim gives it back
+      }
+    };
+    let id = 0;
+    const p = g.call(op, req, this.#notified(op), (i) => {
+      id = i;
+      this.#mine.set(i, late);
+    });
+    if (!signal) return p.finally(() => this.#mine.delete(id));
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      this.cancel(g, id);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    return p.then(
+      (v) => {
+        if (aborted) throw Errors.aborted(op, signal.reason);
+        return v;
+      },
+      (err) => {
+        throw aborted && (err as { code?: string }).code !== 'DRAGON_ERR_PEER_LOST' ? Errors.aborted(op, signal.reason) : err;
+      },
+    ).finally(() => {
+      this.#mine.delete(id);
+      signal.removeEventListener('abort', onAbort);
+    });
+  }
+
+  /**
+   * The hook for giving up a waiting request at the target: sop 34 CANCEL
+   * with arg0 = its request id (answered at once; an agent without it
+   * answers an error, ignored: the request then ends on its own).
+   */
+  cancel(g: Gateway, reqId: number): void {
+    try {
+      g.call(`${this.what}.cancel`, this.#request(SyncOp.CANCEL, 0, reqId), () => undefined).catch(() => undefined);
+    } catch {
+      // the gateway is gone: the wait fails on its own
+    }
   }
 
   /** Stops waiting for this handle's async operations (they fail with `err`; late answers go to their handlers). */

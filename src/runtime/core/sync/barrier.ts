@@ -8,7 +8,7 @@ import type { MemoryPool } from '../pool.js';
 import { Status } from '../status.js';
 import { BLOCKED, timeoutUs, type WaitOptions } from '../wait-queue.js';
 import { SyncOp } from '../remote-sync.js';
-import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
+import { SyncKind, SyncObject, attachNative, createNative, poolOf, viaNative, type SyncOptions } from './sync-object.js';
 
 const arriveOut = new BigUint64Array(2);
 const stateOut = new BigUint64Array(2);
@@ -17,24 +17,67 @@ const indexOut = new BigUint64Array(1);
 
 const BROKEN_HINT = 'The barrier is broken for every party: call reset() before using it again';
 
+export interface BarrierOptions extends SyncOptions {
+  /**
+   * Default timeout (ms) of wait() and waitSync() through THIS handle (as
+   * Python's Barrier(timeout=)); a handle attached elsewhere does not carry
+   * it (pass { timeout } to wait() there).
+   */
+  timeout?: number;
+  /**
+   * Python's `action` (a callable run by one party when all arrived) is not
+   * supported: a function cannot run in another process. Passing one throws;
+   * run the code after `await barrier.wait()` in the party that gets index 0.
+   */
+  action?: never;
+}
+
+function checkParties(parties: unknown, op: string): number {
+  if (typeof parties !== 'number' || !Number.isSafeInteger(parties) || parties < 1) {
+    throw Errors.invalidArgument(op, `parties must be a positive integer, got ${String(parties)}`);
+  }
+  return parties;
+}
+
+/**
+ * multiprocessing.Barrier: `new Barrier(parties, { timeout, pool })` (pool
+ * default defaultPool()). wait() resolves to this party's index.
+ */
 export class Barrier extends SyncObject {
-  private constructor(n: NativeSync, created: boolean) {
-    super(n, created);
+  #defaultTimeout: number | undefined;
+
+  constructor(parties: number, options?: BarrierOptions) {
+    super(parties, () => {
+      const op = 'new Barrier';
+      const n = checkParties(parties, op);
+      if (options?.action !== undefined) {
+        throw Errors.invalidArgument(op, 'action is not supported (a function cannot run in the other processes): run that code after `await barrier.wait()` where the index is 0');
+      }
+      if (options?.timeout !== undefined) timeoutUs(op, options.timeout); // checked now
+      return createNative(poolOf(options, op), SyncKind.BARRIER, n, -1, op);
+    });
+    this.#defaultTimeout = options?.timeout;
   }
 
   static create(options: { pool: MemoryPool; parties: number }): Barrier {
-    const parties = options?.parties;
-    if (!Number.isSafeInteger(parties) || parties < 1) {
-      throw Errors.invalidArgument('Barrier.create', `parties must be a positive integer, got ${String(parties)}`);
-    }
-    return new Barrier(createNative(options.pool, SyncKind.BARRIER, parties, -1, 'Barrier.create'), true);
+    const parties = checkParties(options?.parties, 'Barrier.create');
+    return new Barrier(viaNative(createNative(options.pool, SyncKind.BARRIER, parties, -1, 'Barrier.create'), true));
   }
 
   static attach(desc: Uint8Array): Barrier {
-    return new Barrier(attachNative(desc, [SyncKind.BARRIER], 'Barrier.attach'), false);
+    return new Barrier(viaNative(attachNative(desc, [SyncKind.BARRIER], 'Barrier.attach'), false));
   }
 
-  /** Resolves to this party's index once all parties arrived. */
+  #withDefault<T extends { timeout?: number }>(options: T | undefined): T | undefined {
+    if (this.#defaultTimeout === undefined || options?.timeout !== undefined) return options;
+    return { ...options, timeout: this.#defaultTimeout } as T;
+  }
+
+  /**
+   * Resolves to this party's index in [0, parties) once all parties arrived.
+   * A timeout (then DRAGON_ERR_TIMEOUT) or abort breaks the barrier: the
+   * other parties' waits fail with DRAGON_ERR_BROKEN (Python: BrokenBarrierError).
+   */
   wait(options?: WaitOptions): Promise<number> {
     const op = 'Barrier.wait';
     const ptr = this.ptr;
@@ -42,6 +85,7 @@ export class Barrier extends SyncObject {
     let index: number;
     try {
       this.live('wait');
+      options = this.#withDefault(options);
       if (options?.signal?.aborted) throw Errors.aborted(op, options.signal.reason);
       if (this.remote) return this.remote.barrierWait(op, options, BROKEN_HINT);
       const rc = native.barrierArrive(ptr, arriveOut.subarray(0, 1), arriveOut.subarray(1, 2));
@@ -80,6 +124,7 @@ export class Barrier extends SyncObject {
   waitSync(options?: { timeout?: number }): number {
     const op = 'Barrier.waitSync';
     this.live('waitSync');
+    options = this.#withDefault(options);
     if (this.remote) return this.remote.barrierWaitSync(op, options?.timeout, BROKEN_HINT);
     const rc = native.barrierWait(this.ptr, timeoutUs(op, options?.timeout), indexOut);
     if (rc !== Status.OK) {

@@ -6,46 +6,84 @@
 import { registerTransferable } from '../codec.js';
 import { Errors, check } from '../errors.js';
 import { native, out, outHandle } from '../native.js';
+import type { PoolHandle } from '../pool-handle.js';
 import type { MemoryPool } from '../pool.js';
+import { SyncOp } from '../remote-sync.js';
 import { Status } from '../status.js';
 import { BLOCKED, timeoutMs, timeoutUs, type WaitOptions } from '../wait-queue.js';
-import { Lock, RLock, type AcquireOptions, type AnyLock } from './lock.js';
-import { SyncKind, SyncObject, attachNative, syncKindOf, type NativeSync } from './sync-object.js';
+import { Lock, RLock, attachAnyLock, type AcquireOptions, type AnyLock } from './lock.js';
+import { SyncKind, SyncObject, attachNative, isInternal, poolOf, syncKindOf, viaNative, type NativeSync, type SyncOptions } from './sync-object.js';
 
 const beginOut = new BigUint64Array(2);
 
+// 'created': the RLock made for this condition (destroyed with it);
+// 'attached': a handle opened for it (detached with it); 'user': the
+// caller's own lock (left alone).
+type LockMode = 'created' | 'attached' | 'user';
+interface Bound {
+  lock: AnyLock;
+  mode: LockMode;
+}
+
+// Creates the native condition in `pool` bound to `lock` (a new RLock of that pool when none).
+function createCond(pool: PoolHandle, userLock: AnyLock | undefined, makeLock: () => AnyLock, op: string): { n: NativeSync; bound: Bound } {
+  if (userLock !== undefined) lockPtr(userLock, op);
+  const lock = userLock ?? makeLock();
+  const rc = native.condCreate(pool.ptr, lockPtr(lock, op), out.u64);
+  if (rc !== Status.OK) {
+    if (!userLock) lock.destroy();
+    throw Errors.native(op, rc, undefined, rc === Status.INVALID_ARGUMENT ? 'The lock must live in the same pool as the condition' : undefined);
+  }
+  const ptr = outHandle();
+  pool.retainObject();
+  return { n: { ptr, pool }, bound: { lock, mode: userLock ? 'user' : 'created' } };
+}
+
+/**
+ * multiprocessing.Condition: `new Condition(lock?, { pool })`. Without a
+ * lock it makes an RLock (as Python); with one, the condition goes into
+ * the lock's pool (options.pool, if given, must be that pool).
+ */
 export class Condition extends SyncObject {
   readonly #lock: AnyLock;
-  // 'created': the RLock made for this condition (destroyed with it);
-  // 'attached': a handle opened for it (detached with it); 'user': the
-  // caller's own lock (left alone).
-  readonly #lockMode: 'created' | 'attached' | 'user';
+  readonly #lockMode: LockMode;
 
-  private constructor(n: NativeSync, created: boolean, lock: AnyLock, lockMode: 'created' | 'attached' | 'user') {
-    super(n, created);
-    this.#lock = lock;
-    this.#lockMode = lockMode;
+  constructor(lock?: AnyLock | null, options?: SyncOptions) {
+    let made: Bound | undefined;
+    super(lock, () => {
+      const op = 'new Condition';
+      const user = lock ?? undefined;
+      let pool: PoolHandle;
+      if (user !== undefined) {
+        lockPtr(user, op);
+        pool = options?.pool ? poolOf(options, op).handle : user.poolHandle;
+      } else pool = poolOf(options, op).handle;
+      const r = createCond(pool, user, () => RLock.wrap(createRLockIn(pool, op), true), op);
+      made = r.bound;
+      return r.n;
+    });
+    const bound = isInternal(lock) ? (lock.extra as Bound) : made!;
+    this.#lock = bound.lock;
+    this.#lockMode = bound.mode;
   }
 
   static create(options: { pool: MemoryPool; lock?: AnyLock }): Condition {
     const op = 'Condition.create';
     const pool = options?.pool;
     if (!pool || typeof pool.serialize !== 'function') throw Errors.invalidArgument(op, 'options.pool must be a MemoryPool');
-    const lock = options.lock ?? RLock.create({ pool });
-    const handle = pool.handle;
-    const rc = native.condCreate(handle.ptr, lockPtr(lock), out.u64);
-    if (rc !== Status.OK) {
-      if (!options.lock) lock.destroy();
-      throw Errors.native(op, rc, undefined, rc === Status.INVALID_ARGUMENT ? 'The lock must live in the same pool as the condition' : undefined);
-    }
-    const ptr = outHandle();
-    handle.retainObject();
-    return new Condition({ ptr, pool: handle }, true, lock, options.lock ? 'user' : 'created');
+    const r = createCond(pool.handle, options.lock, () => RLock.create({ pool }), op);
+    return new Condition(viaNative(r.n, true, r.bound));
   }
 
   static attach(desc: Uint8Array): Condition {
     const op = 'Condition.attach';
     const n = attachNative(desc, [SyncKind.CONDITION], op);
+    if (n.remote) {
+      // another node's: ask its agent which lock it uses (a remote Lock/RLock too)
+      const { desc: lockDesc } = n.remote.condLock(op);
+      const lock = attachAnyLock(lockDesc, op);
+      return new Condition(viaNative(n, false, { lock, mode: 'attached' } satisfies Bound));
+    }
     const rc = native.condLock(n.ptr, out.u64);
     if (rc !== Status.OK) {
       native.syncDetach(n.ptr);
@@ -56,7 +94,7 @@ export class Condition extends SyncObject {
     n.pool.retainObject();
     const ln = { ptr: lptr, pool: n.pool };
     const lock = syncKindOf(lptr, op) === SyncKind.RLOCK ? RLock.wrap(ln, false) : Lock.wrap(ln, false);
-    return new Condition(n, false, lock, 'attached');
+    return new Condition(viaNative(n, false, { lock, mode: 'attached' } satisfies Bound));
   }
 
   /** The lock this condition uses. */
@@ -84,6 +122,7 @@ export class Condition extends SyncObject {
     const op = 'Condition.wait';
     this.live('wait');
     if (options?.signal?.aborted) throw Errors.aborted(op, options.signal.reason);
+    if (this.remote) return this.remote.condWait(op, options, this.#lock.serialize());
     const ptr = this.ptr;
     check(op, native.condWaitBegin(ptr, beginOut.subarray(0, 1), beginOut.subarray(1, 2)));
     const ticket = beginOut[0]!;
@@ -117,23 +156,45 @@ export class Condition extends SyncObject {
     return result;
   }
 
-  /** Python's wait_for: waits until predicate() is truthy; resolves to its last value. */
-  async waitFor<T>(predicate: () => T, options?: WaitOptions): Promise<T> {
+  /**
+   * Python's wait_for: waits (wait() in a loop) until predicate() is truthy
+   * or `timeout` ms passed; resolves to the predicate's last value. The
+   * caller must hold the lock; it holds it again when this settles.
+   */
+  async waitFor<T>(predicate: () => T | Promise<T>, options?: WaitOptions): Promise<T> {
+    if (typeof predicate !== 'function') throw Errors.invalidArgument('Condition.waitFor', 'predicate must be a function');
     const ms = timeoutMs('Condition.waitFor', options?.timeout);
+    const end = ms === Infinity ? Infinity : performance.now() + ms;
+    let result = await predicate();
+    while (!result) {
+      const left = end - performance.now();
+      if (left <= 0) break;
+      await this.wait({ timeout: left === Infinity ? undefined : left, signal: options?.signal });
+      result = await predicate();
+    }
+    return result;
+  }
+
+  /** waitFor blocking the thread (waitSync in a loop). */
+  waitForSync<T>(predicate: () => T, options?: { timeout?: number }): T {
+    if (typeof predicate !== 'function') throw Errors.invalidArgument('Condition.waitForSync', 'predicate must be a function');
+    const ms = timeoutMs('Condition.waitForSync', options?.timeout);
     const end = ms === Infinity ? Infinity : performance.now() + ms;
     let result = predicate();
     while (!result) {
       const left = end - performance.now();
       if (left <= 0) break;
-      await this.wait({ timeout: left === Infinity ? undefined : left, signal: options?.signal });
+      this.waitSync({ timeout: left === Infinity ? undefined : left });
       result = predicate();
     }
     return result;
   }
 
+  /** wait() blocking the thread: true when notified, false on timeout; the lock is held again either way. */
   waitSync(options?: { timeout?: number }): boolean {
     const op = 'Condition.waitSync';
     this.live('waitSync');
+    if (this.remote) return this.remote.condWaitSync(op, options?.timeout);
     const rc = native.condWait(this.ptr, timeoutUs(op, options?.timeout));
     if (rc === Status.TIMEOUT) return false;
     check(op, rc);
@@ -143,11 +204,14 @@ export class Condition extends SyncObject {
   /** Wakes up to n waiters (default 1), in arrival order. The caller must hold the lock. */
   notify(n = 1): void {
     this.live('notify');
+    if (!Number.isSafeInteger(n) || n < 0) throw Errors.invalidArgument('Condition.notify', `n must be a non-negative integer, got ${String(n)}`);
+    if (this.remote) return this.remote.simple('Condition.notify', SyncOp.COND_NOTIFY, n);
     check('Condition.notify', native.condNotify(this.ptr, n));
   }
 
   notifyAll(): void {
     this.live('notifyAll');
+    if (this.remote) return this.remote.simple('Condition.notifyAll', SyncOp.COND_NOTIFY_ALL);
     check('Condition.notifyAll', native.condNotifyAll(this.ptr));
   }
 
@@ -177,9 +241,20 @@ export class Condition extends SyncObject {
   }
 }
 
-function lockPtr(lock: AnyLock): number {
-  if (!(lock instanceof Lock) && !(lock instanceof RLock)) throw Errors.invalidArgument('Condition.create', 'options.lock must be a Lock or RLock');
-  return (lock as unknown as { ptr: number }).ptr;
+function lockPtr(lock: AnyLock, op: string): number {
+  if (!(lock instanceof Lock) && !(lock instanceof RLock)) throw Errors.invalidArgument(op, 'the lock must be a Lock or RLock');
+  if (lock.closed) throw Errors.invalidArgument(op, 'the lock is closed (detached or destroyed)');
+  const ptr = (lock as unknown as { ptr: number }).ptr;
+  if (!ptr) throw Errors.invalidArgument(op, 'the lock lives on another node: create the Condition on the lock\'s node (a Condition and its lock share a pool)');
+  return ptr;
+}
+
+// A new RLock record in `pool` (the lock of a Condition made without one).
+function createRLockIn(pool: PoolHandle, op: string): NativeSync {
+  check(op, native.syncCreate(pool.ptr, SyncKind.RLOCK, 0, -1, out.u64));
+  const ptr = outHandle();
+  pool.retainObject();
+  return { ptr, pool };
 }
 
 registerTransferable(10 + SyncKind.CONDITION, Condition.prototype, (d) => Condition.attach(d));

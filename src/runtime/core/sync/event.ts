@@ -6,22 +6,24 @@ import type { MemoryPool } from '../pool.js';
 import { Status } from '../status.js';
 import { BLOCKED, timeoutUs, type WaitOptions } from '../wait-queue.js';
 import { SyncOp } from '../remote-sync.js';
-import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
+import { SyncKind, SyncObject, attachNative, createNative, poolOf, viaNative, type SyncOptions } from './sync-object.js';
 
 const isSetOut = new Int32Array(1);
 
+/** multiprocessing.Event: `new Event()` (in defaultPool()) or `new Event({ pool })`; starts clear. */
 export class Event extends SyncObject {
-  private constructor(n: NativeSync, created: boolean) {
-    super(n, created);
+  constructor(options?: SyncOptions) {
+    super(options, () => createNative(poolOf(options, 'new Event'), SyncKind.EVENT, 0, -1, 'new Event'));
   }
 
   static create(options: { pool: MemoryPool; set?: boolean }): Event {
-    return new Event(createNative(options?.pool, SyncKind.EVENT, options?.set ? 1 : 0, -1, 'Event.create'), true);
+    return new Event(viaNative(createNative(options?.pool, SyncKind.EVENT, options?.set ? 1 : 0, -1, 'Event.create'), true));
   }
 
   static attach(desc: Uint8Array): Event {
-    return new Event(attachNative(desc, [SyncKind.EVENT], 'Event.attach'), false);
+    return new Event(viaNative(attachNative(desc, [SyncKind.EVENT], 'Event.attach'), false));
   }
+
 
   set(): void {
     this.live('set');

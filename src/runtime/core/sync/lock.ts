@@ -8,7 +8,7 @@ import { native } from '../native.js';
 import type { MemoryPool } from '../pool.js';
 import { timeoutMs, type WaitOptions } from '../wait-queue.js';
 import { SyncOp } from '../remote-sync.js';
-import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
+import { SyncKind, SyncObject, attachNative, createNative, poolOf, viaNative, type NativeSync, type SyncOptions } from './sync-object.js';
 
 export interface AcquireOptions extends WaitOptions {}
 
@@ -58,42 +58,57 @@ abstract class LockBase extends SyncObject {
   }
 }
 
+/**
+ * multiprocessing.Lock: `new Lock()` (in defaultPool()) or `new Lock({ pool })`.
+ * Not recursive, not owned: any process may release it (as in Python).
+ */
 export class Lock extends LockBase {
-  private constructor(n: NativeSync, created: boolean) {
-    super(n, created);
+  constructor(options?: SyncOptions) {
+    super(options, () => createNative(poolOf(options, 'new Lock'), SyncKind.LOCK, 0, -1, 'new Lock'));
   }
 
   static create(options: { pool: MemoryPool }): Lock {
-    return new Lock(createNative(options?.pool, SyncKind.LOCK, 0, -1, 'Lock.create'), true);
+    return new Lock(viaNative(createNative(options?.pool, SyncKind.LOCK, 0, -1, 'Lock.create'), true));
   }
 
   static attach(desc: Uint8Array): Lock {
-    return new Lock(attachNative(desc, [SyncKind.LOCK], 'Lock.attach'), false);
+    return new Lock(viaNative(attachNative(desc, [SyncKind.LOCK], 'Lock.attach'), false));
   }
 
   /** @internal Wraps a native handle (a condition's lock). */
   static wrap(n: NativeSync, created: boolean): Lock {
-    return new Lock(n, created);
+    return new Lock(viaNative(n, created));
   }
 }
 
+/**
+ * multiprocessing.RLock: recursive, owned by the process that acquired it
+ * (release() by another process fails with DRAGON_ERR_NOT_OWNER, of a free
+ * one with DRAGON_ERR_NOT_HELD).
+ */
 export class RLock extends LockBase {
-  private constructor(n: NativeSync, created: boolean) {
-    super(n, created);
+  constructor(options?: SyncOptions) {
+    super(options, () => createNative(poolOf(options, 'new RLock'), SyncKind.RLOCK, 0, -1, 'new RLock'));
   }
 
   static create(options: { pool: MemoryPool }): RLock {
-    return new RLock(createNative(options?.pool, SyncKind.RLOCK, 0, -1, 'RLock.create'), true);
+    return new RLock(viaNative(createNative(options?.pool, SyncKind.RLOCK, 0, -1, 'RLock.create'), true));
   }
 
   static attach(desc: Uint8Array): RLock {
-    return new RLock(attachNative(desc, [SyncKind.RLOCK], 'RLock.attach'), false);
+    return new RLock(viaNative(attachNative(desc, [SyncKind.RLOCK], 'RLock.attach'), false));
   }
 
   /** @internal */
   static wrap(n: NativeSync, created: boolean): RLock {
-    return new RLock(n, created);
+    return new RLock(viaNative(n, created));
   }
+}
+
+/** A Lock or RLock from its descriptor (whichever it is). */
+export function attachAnyLock(desc: Uint8Array, op: string): AnyLock {
+  const n = attachNative(desc, [SyncKind.LOCK, SyncKind.RLOCK], op);
+  return n.kind === SyncKind.RLOCK ? RLock.wrap(n, false) : Lock.wrap(n, false);
 }
 
 export type AnyLock = Lock | RLock;

@@ -5,7 +5,7 @@ import { native } from '../native.js';
 import type { MemoryPool } from '../pool.js';
 import type { AcquireOptions } from './lock.js';
 import { SyncOp } from '../remote-sync.js';
-import { SyncKind, SyncObject, attachNative, createNative, type NativeSync } from './sync-object.js';
+import { SyncKind, SyncObject, attachNative, createNative, isInternal, poolOf, viaNative, type NativeSync, type SyncOptions } from './sync-object.js';
 
 export interface SemaphoreOptions {
   pool: MemoryPool;
@@ -17,17 +17,21 @@ export interface SemaphoreOptions {
 
 const valueOut = new BigInt64Array(1);
 
+/**
+ * multiprocessing.Semaphore: `new Semaphore(value = 1, { pool })` (pool
+ * default defaultPool()). release() is unbounded (see BoundedSemaphore).
+ */
 export class Semaphore extends SyncObject {
-  protected constructor(n: NativeSync, created: boolean) {
-    super(n, created);
+  constructor(value: number = 1, options?: SyncOptions) {
+    super(value, () => createSem({ pool: poolOf(options, 'new Semaphore'), value }, undefined, 'new Semaphore'));
   }
 
   static create(options: SemaphoreOptions): Semaphore {
-    return new Semaphore(createSem(options, options?.bound, 'Semaphore.create'), true);
+    return new Semaphore(viaNative(createSem(options, options?.bound, 'Semaphore.create'), true));
   }
 
   static attach(desc: Uint8Array): Semaphore {
-    return new Semaphore(attachNative(desc, [SyncKind.SEMAPHORE], 'Semaphore.attach'), false);
+    return new Semaphore(viaNative(attachNative(desc, [SyncKind.SEMAPHORE], 'Semaphore.attach'), false));
   }
 
   /** Resolves true once a unit was taken, false if `timeout` (ms) passed first. */
@@ -57,15 +61,23 @@ export class Semaphore extends SyncObject {
   }
 }
 
+/**
+ * multiprocessing.BoundedSemaphore: `new BoundedSemaphore(value = 1, { pool })`;
+ * release() past the initial value fails with DRAGON_ERR_OVERFLOW (Python: ValueError).
+ */
 export class BoundedSemaphore extends Semaphore {
+  constructor(value: number = 1, options?: SyncOptions) {
+    super(isInternal(value) ? value : viaNative(createSem({ pool: poolOf(options, 'new BoundedSemaphore'), value }, value, 'new BoundedSemaphore'), true));
+  }
+
   /** Python's BoundedSemaphore: the bound is the initial value unless given. */
   static override create(options: SemaphoreOptions): BoundedSemaphore {
     const value = options?.value ?? 1;
-    return new BoundedSemaphore(createSem(options, options?.bound ?? value, 'BoundedSemaphore.create'), true);
+    return new BoundedSemaphore(viaNative(createSem(options, options?.bound ?? value, 'BoundedSemaphore.create'), true));
   }
 
   static override attach(desc: Uint8Array): BoundedSemaphore {
-    return new BoundedSemaphore(attachNative(desc, [SyncKind.SEMAPHORE], 'BoundedSemaphore.attach'), false);
+    return new BoundedSemaphore(viaNative(attachNative(desc, [SyncKind.SEMAPHORE], 'BoundedSemaphore.attach'), false));
   }
 }
 

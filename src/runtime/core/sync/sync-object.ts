@@ -8,6 +8,7 @@ import { runtimeId } from '../identity.js';
 import { PoolHandle, thisNode } from '../pool-handle.js';
 import { RemoteSync, syncKindInDescriptor } from '../remote-sync.js';
 import type { MemoryPool } from '../pool.js';
+import { defaultPool } from '../../mp/default-pool.js';
 import { Status } from '../status.js';
 import { BLOCKED, WaitQueue, timeoutUs, type WaitOptions } from '../wait-queue.js';
 import { bitFor, objectKey, releaseBit } from '../watches.js';
@@ -64,7 +65,6 @@ export function attachNative(desc: Uint8Array, kinds: readonly number[], op: str
     // another node's: the descriptor says its kind; the transport does the rest
     const kind = syncKindInDescriptor(desc);
     if (!kinds.includes(kind)) throw Errors.wrongKind(op, kinds.map((k) => kindNames[k]).join(' or '), kindNames[kind] ?? `kind ${kind}`);
-    if (kind === SyncKind.CONDITION) throw Errors.remoteCondition(op, Number(info.hostId), here);
     const what = op.split('.')[0]!;
     return { ptr: 0, pool: undefined as unknown as PoolHandle, kind, remote: new RemoteSync(desc.slice(), Number(info.hostId), kind, what) };
   }
@@ -86,6 +86,46 @@ export function attachNative(desc: Uint8Array, kinds: readonly number[], op: str
   return { ptr, pool, kind };
 }
 
+// Two ways to make a sync object: the multiprocessing-shaped constructor
+// (`new Lock({ pool })`: creates one, pool default defaultPool()) and the
+// internal path of create()/attach()/wrap(), which hand the constructor a
+// native handle they made, inside a symbol-keyed record no user passes.
+const INTERNAL = Symbol('dragon.sync.internal');
+
+interface Internal {
+  readonly [INTERNAL]: true;
+  readonly n: NativeSync;
+  readonly created: boolean;
+  /** What a subclass needs besides the handle (Condition: its lock). */
+  readonly extra?: unknown;
+}
+
+/** @internal The constructor argument that wraps a native handle (typed as never: it fits any constructor). */
+export function viaNative(n: NativeSync, created: boolean, extra?: unknown): never {
+  return { [INTERNAL]: true, n, created, extra } as Internal as never;
+}
+
+export function isInternal(x: unknown): x is Internal {
+  return typeof x === 'object' && x !== null && (x as Internal)[INTERNAL] === true;
+}
+
+/** Options of the multiprocessing-shaped constructors. */
+export interface SyncOptions {
+  /** The pool the object lives in; default: defaultPool() (the node's default pool inside a run-time). */
+  pool?: MemoryPool;
+}
+
+/** The pool of a constructor's options: the given one (checked) or defaultPool(). */
+export function poolOf(options: SyncOptions | undefined, op: string): MemoryPool {
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw Errors.invalidArgument(op, `options must be an object like { pool }, got ${String(options)}`);
+  }
+  const pool = options?.pool;
+  if (pool === undefined) return defaultPool();
+  if (!pool || typeof (pool as MemoryPool).serialize !== 'function') throw Errors.invalidArgument(op, 'options.pool must be a MemoryPool (or leave it out for the default pool)');
+  return pool;
+}
+
 export abstract class SyncObject implements Disposable {
   protected readonly ptr: Handle;
   /** An object of another node: its operations go through the transport. */
@@ -98,7 +138,15 @@ export abstract class SyncObject implements Disposable {
   /** @internal Async waiters of this object, FIFO. */
   readonly queue: WaitQueue;
 
-  protected constructor(n: NativeSync, created: boolean) {
+  // `init`: viaNative(...) from create/attach, or the user's constructor
+  // arguments, in which case `make` creates the native object.
+  protected constructor(init: unknown, make: () => NativeSync) {
+    let n: NativeSync;
+    let created = true;
+    if (isInternal(init)) {
+      n = init.n;
+      created = init.created;
+    } else n = make();
     this.ptr = n.ptr;
     this.#pool = n.pool;
     this.#created = created;
