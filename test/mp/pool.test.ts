@@ -128,6 +128,9 @@ test('Dragon objects (Lock, Channel) travel to tasks', () => {
   assert.equal(r.r, range(8));
   assert.equal(r.s, range(5));
   assert.equal(r.got, [0, 10, 20, 30, 40]);
+  // a task's handles are detached after it (no handle leak over many tasks)
+  assert.ok(r.echoed, 'a Lock returned by its task arrives intact');
+  assert.is(r.later, 'DRAGON_ERR_CLOSED');
 });
 
 test('terminate: unfinished tasks fail, the workers stop at once, no new tasks', () => {

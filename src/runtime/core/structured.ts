@@ -347,12 +347,24 @@ export function serializeStructured(prefix: Uint8Array, value: unknown, op: stri
   return { buf: ser.releaseBuffer(), objects };
 }
 
+// The Dragon objects a decoded message attached, by the message's root
+// value: a receiver that only borrows them (a Pool worker, for one task)
+// detaches them once done, so a long run leaks no handle.
+const attachedBy = new WeakMap<object, unknown[]>();
+
+/** The Dragon objects attached while decoding `root` (a value a channel delivered), [] for none. */
+export function attachedIn(root: unknown): readonly unknown[] {
+  return (typeof root === 'object' && root !== null && attachedBy.get(root)) || [];
+}
+
 /** Reads what serializeStructured wrote (after the prefix); a failed message leaves nothing attached. */
 export function deserializeStructured(src: Buffer, op: string): unknown {
   const r = new Reader(src);
   try {
     r.readHeader();
-    return r.readValue();
+    const value = r.readValue();
+    if (r.attached.length > 0 && typeof value === 'object' && value !== null) attachedBy.set(value, r.attached);
+    return value;
   } catch (err) {
     detachQuietly(r.attached);
     if (err instanceof DragonError) throw err;

@@ -7,6 +7,8 @@
 import { performance } from 'node:perf_hooks';
 import { encodeValue } from '../../core/codec.js';
 import { Errors } from '../../core/errors.js';
+import { attachedIn } from '../../core/structured.js';
+import { detachQuietly } from '../../core/transferable.js';
 import { displayPath } from '../../proc/report.js';
 import { ERROR, FLUSH_AT, FLUSH_MS, INIT_FAILED, OK, RESULTS, STOP, type WorkerConfig } from './protocol.js';
 
@@ -33,6 +35,7 @@ export async function poolWorker(cfg: WorkerConfig): Promise<void> {
   let busy = 0; // ms spent in tasks since the last flush
   let since = 0; // when the first result of `out` was ready
   let done = 0;
+  const lent: unknown[] = []; // Dragon objects of inputs, detached after the next flush
   let lastYield = performance.now();
 
   const flush = async (): Promise<void> => {
@@ -46,6 +49,11 @@ export async function poolWorker(cfg: WorkerConfig): Promise<void> {
       await results.send(out);
     }
     out.length = 4;
+    // after the send: a result may be one of them
+    if (lent.length > 0) {
+      detachQuietly(lent);
+      lent.length = 0;
+    }
     n = 0;
     busy = 0;
   };
@@ -66,6 +74,9 @@ export async function poolWorker(cfg: WorkerConfig): Promise<void> {
       lastYield = performance.now();
     }
     if (msg[0] === STOP) break;
+    // Dragon objects in the chunk's inputs are the task's for its duration
+    // (as in Python, where each task gets its own copy): detached after it.
+    const borrowed = attachedIn(msg);
     const tid = msg[1] as number;
     const fnId = msg[2] as number;
     let fn = fns.get(fnId);
@@ -96,6 +107,7 @@ export async function poolWorker(cfg: WorkerConfig): Promise<void> {
         out.push(tid, ERROR, asError(err));
       }
     }
+    for (const o of borrowed) lent.push(o);
     const t1 = performance.now();
     busy += t1 - t0;
     n++;
