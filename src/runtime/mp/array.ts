@@ -15,36 +15,27 @@
 // Array); the package exports it as both `Array` and `SharedArray`.
 import { registerTransferable } from '../core/transferable.js';
 import { Errors } from '../core/errors.js';
-import type { AnyLock } from '../core/sync/lock.js';
+import { SharedObject, type Typed } from './shared-object.js';
 import {
   attachParts,
-  closeParts,
   convert,
   createParts,
-  noLock,
   remoteGet,
   remoteReadAll,
   remoteSet,
   remoteWriteAll,
-  serializeParts,
   typeOf,
   viewOf,
   type ElementOf,
   type Parts,
   type SharedOptions,
   type Typecode,
-  type TypedArrayOf,
 } from './shared-memory-store.js';
 
 const ATTACH = Symbol('dragon.array.attach');
 const MAX_ELEMENTS = 0xffffffff;
 
-type Typed = { [i: number]: number | bigint; length: number; set(a: ArrayLike<number | bigint>, offset?: number): void; slice(s?: number, e?: number): Typed };
-
-export class SharedArray<C extends Typecode = Typecode> implements Disposable, Iterable<ElementOf<C>> {
-  readonly #p: Parts;
-  #view: Typed | undefined;
-  #state: 'open' | 'detached' | 'destroyed' = 'open';
+export class SharedArray<C extends Typecode = Typecode> extends SharedObject<C> implements Iterable<ElementOf<C>> {
   /** Number of elements. */
   readonly length: number;
 
@@ -53,32 +44,9 @@ export class SharedArray<C extends Typecode = Typecode> implements Disposable, I
    * (zero-filled) or the initial elements (an array or any iterable).
    */
   constructor(typecode: C, sizeOrInitializer: number | Iterable<ElementOf<C> | number>, options?: SharedOptions) {
-    if ((typecode as unknown) === ATTACH) {
-      this.#p = sizeOrInitializer as unknown as Parts;
-    } else {
-      const op = 'new Array';
-      const type = typeOf(typecode, op);
-      let init: Array<number | bigint> | undefined;
-      let count: number;
-      if (typeof sizeOrInitializer === 'number') {
-        if (!Number.isSafeInteger(sizeOrInitializer) || sizeOrInitializer < 0 || sizeOrInitializer > MAX_ELEMENTS) {
-          throw Errors.invalidArgument(op, `the size must be an integer in [0, ${MAX_ELEMENTS}], got ${sizeOrInitializer}`);
-        }
-        count = sizeOrInitializer;
-      } else if (sizeOrInitializer != null && typeof (sizeOrInitializer as Iterable<unknown>)[Symbol.iterator] === 'function' && typeof sizeOrInitializer !== 'string') {
-        init = [];
-        let i = 0;
-        for (const v of sizeOrInitializer as Iterable<unknown>) init.push(convert(type, v, `${op} (element ${i++})`));
-        count = init.length;
-        if (count > MAX_ELEMENTS) throw Errors.invalidArgument(op, `at most ${MAX_ELEMENTS} elements`);
-      } else {
-        throw Errors.invalidArgument(op, `pass a size or the initial elements (an array or iterable), got ${typeof sizeOrInitializer}`);
-      }
-      this.#p = createParts(type, count, options, op);
-      if (init) (viewOf(this.#p) as unknown as Typed).set(init);
-    }
-    this.length = this.#p.count;
-    if (this.#p.alloc) this.#view = viewOf(this.#p) as unknown as Typed;
+    const p = arrayParts(typecode, sizeOrInitializer, options);
+    super(p, 'Array', 2, 'use get/set/toArray/assign');
+    this.length = p.count;
   }
 
   /** Attaches an Array from its descriptor (serialize()); passing an Array to a Process or a Queue does this. */
@@ -97,43 +65,43 @@ export class SharedArray<C extends Typecode = Typecode> implements Disposable, I
 
   /** Element i (negative: from the end). */
   get(i: number): ElementOf<C> {
-    const view = this.#view;
+    const view = this.view;
     if (view) {
       const v = view[i];
       if (v !== undefined) return v as ElementOf<C>;
       return view[this.#index(i, 'Array.get')] as ElementOf<C>;
     }
-    const p = this.#live('get');
+    const p = this.live('get');
     return remoteGet(p, this.#index(i, 'Array.get'), 'Array.get') as ElementOf<C>;
   }
 
   set(i: number, v: ElementOf<C> | number): void {
-    const p = this.#live('set');
+    const p = this.live('set');
     const j = this.#index(i, 'Array.set');
     const x = convert(p.type, v, 'Array.set');
-    const view = this.#view;
+    const view = this.view;
     if (view) view[j] = x;
     else remoteSet(p, j, x, 'Array.set');
   }
 
   /** The elements [start, end) as a plain array (a copy; Python's arr[start:end]). */
   toArray(start = 0, end = this.length): Array<ElementOf<C>> {
-    const p = this.#live('toArray');
+    const p = this.live('toArray');
     const [s, e] = this.#range(start, end, 'Array.toArray');
-    const src = this.#view ? this.#view.slice(s, e) : (remoteReadAll(p, 'Array.toArray', s, e) as unknown as Typed);
+    const src = this.view ? this.view.slice(s, e) : (remoteReadAll(p, 'Array.toArray', s, e) as unknown as Typed);
     return globalThis.Array.from(src as unknown as ArrayLike<ElementOf<C>>);
   }
 
   /** Writes `values` from element `start` on (Python's arr[start:start+len] = values). */
   assign(values: Iterable<ElementOf<C> | number>, start = 0): void {
-    const p = this.#live('assign');
+    const p = this.live('assign');
     const op = 'Array.assign';
     const list = globalThis.Array.from(values as Iterable<unknown>, (v, k) => convert(p.type, v, `${op} (element ${k})`));
     const s = start < 0 ? start + this.length : start;
     if (!Number.isInteger(s) || s < 0 || s + list.length > this.length) {
       throw Errors.invalidArgument(op, `${list.length} elements from ${start} do not fit an Array of ${this.length}`);
     }
-    if (this.#view) this.#view.set(list, s);
+    if (this.view) this.view.set(list, s);
     else {
       const tmp = new p.type.ctor(list.length) as unknown as Typed;
       tmp.set(list);
@@ -150,87 +118,40 @@ export class SharedArray<C extends Typecode = Typecode> implements Disposable, I
   }
 
   *[Symbol.iterator](): Iterator<ElementOf<C>> {
-    if (this.#view) {
+    if (this.view) {
       for (let i = 0; i < this.length; i++) {
-        this.#live('iterate');
-        yield this.#view![i] as ElementOf<C>;
+        this.live('iterate');
+        yield this.view![i] as ElementOf<C>;
       }
       return;
     }
     yield* this.toArray();
   }
+}
 
-  /** Python's typecode letter ('i', 'd', ...). */
-  get typecode(): string {
-    return this.#p.type.letter;
-  }
-
-  /** The lock (an RLock unless another was passed); throws for { lock: false }. */
-  getLock(): AnyLock {
-    const p = this.#live('getLock');
-    if (!p.lock) throw noLock('Array', 'Array.getLock');
-    return p.lock;
-  }
-
-  /** Runs fn holding the lock (getLock().withLock(fn)). */
-  withLock<T>(fn: () => T | Promise<T>): Promise<T> {
-    try {
-      return this.getLock().withLock(fn);
-    } catch (err) {
-      return Promise.reject(err);
+function arrayParts(typecode: Typecode, sizeOrInitializer: unknown, options: SharedOptions | undefined): Parts {
+  if ((typecode as unknown) === ATTACH) return sizeOrInitializer as unknown as Parts;
+  const op = 'new Array';
+  const type = typeOf(typecode, op);
+  let init: Array<number | bigint> | undefined;
+  let count: number;
+  if (typeof sizeOrInitializer === 'number') {
+    if (!Number.isSafeInteger(sizeOrInitializer) || sizeOrInitializer < 0 || sizeOrInitializer > MAX_ELEMENTS) {
+      throw Errors.invalidArgument(op, `the size must be an integer in [0, ${MAX_ELEMENTS}], got ${sizeOrInitializer}`);
     }
+    count = sizeOrInitializer;
+  } else if (sizeOrInitializer != null && typeof (sizeOrInitializer as Iterable<unknown>)[Symbol.iterator] === 'function' && typeof sizeOrInitializer !== 'string') {
+    init = [];
+    let i = 0;
+    for (const v of sizeOrInitializer as Iterable<unknown>) init.push(convert(type, v, `${op} (element ${i++})`));
+    count = init.length;
+    if (count > MAX_ELEMENTS) throw Errors.invalidArgument(op, `at most ${MAX_ELEMENTS} elements`);
+  } else {
+    throw Errors.invalidArgument(op, `pass a size or the initial elements (an array or iterable), got ${typeof sizeOrInitializer}`);
   }
-
-  /**
-   * Python's get_obj(): the elements in place, a typed array over pool
-   * memory (this node only: the fastest access). Valid until detach() or
-   * destroy() of this handle; do not keep it past them.
-   */
-  getObj(): TypedArrayOf<C> {
-    const p = this.#live('getObj');
-    if (!p.alloc) throw Errors.invalidArgument('Array.getObj', `this Array lives on node ${p.remote!.node}: use get/set/toArray/assign (there is no shared memory between nodes)`);
-    return this.#view as unknown as TypedArrayOf<C>;
-  }
-
-  /** True while the memory is on this node (fast, in-place access). */
-  get isLocal(): boolean {
-    return this.#p.alloc !== undefined;
-  }
-
-  get closed(): boolean {
-    return this.#state !== 'open';
-  }
-
-  /** The descriptor (memory + lock) another process passes to Array.attach(). */
-  serialize(): Uint8Array {
-    return serializeParts(this.#live('serialize'), 2);
-  }
-
-  detach(): void {
-    this.#close('detached');
-  }
-
-  /** Frees the memory (and the RLock made with it) for every process. */
-  destroy(): void {
-    this.#close('destroyed');
-  }
-
-  [Symbol.dispose](): void {
-    if (this.#state === 'open') this.#close(this.#p.created && this.#p.alloc ? 'destroyed' : 'detached');
-  }
-
-  #close(how: 'detached' | 'destroyed'): void {
-    const op = `Array.${how === 'destroyed' ? 'destroy' : 'detach'}`;
-    const p = this.#live(op);
-    closeParts(p, how, op);
-    this.#state = how;
-    this.#view = undefined;
-  }
-
-  #live(op: string): Parts {
-    if (this.#state !== 'open') throw Errors.closed('Array', op.includes('.') ? op : `Array.${op}`, this.#state);
-    return this.#p;
-  }
+  const p = createParts(type, count, options, op);
+  if (init) (viewOf(p) as unknown as Typed).set(init);
+  return p;
 }
 
 registerTransferable(45, SharedArray.prototype, (d) => SharedArray.attach(d));
