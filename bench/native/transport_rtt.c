@@ -12,6 +12,23 @@
 #include "bench.h"
 #include "wire.h"
 
+/* Per-hop trace: DRAGON_BENCH_TRACE=1 makes the agents record their hops
+ * (DRAGON_TRANSPORT_TRACE, see transport/agent.h) and the clients theirs;
+ * after the run the records are merged by time and each round trip is
+ * printed as its sequence of hops with the median time of each. */
+enum { C_SEND = 101, C_REPLY = 102, C_GOT_T0 = 103, C_GOT_T1 = 104, C_PHASE = 110 };
+#define CTRACE_CAP (1u << 20)
+static trace_rec_t *ctrace;
+static uint64_t nctrace;
+static char trace_base[256];
+
+static void crec(uint16_t who, uint16_t ev, uint32_t arg)
+{
+    if (!ctrace || nctrace >= CTRACE_CAP)
+        return;
+    ctrace[nctrace++] = (trace_rec_t){.ns = bench_now_ns(), .who = who, .ev = ev, .arg = arg};
+}
+
 #define KEY "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define WINDOW 16
 
@@ -142,6 +159,7 @@ typedef struct client {
     uint8_t *req;   /* header + payload buffer */
     uint8_t inbuf[1024];
     uint64_t next;
+    uint16_t who; /* trace: 10 = A, 11 = B */
 } client_t;
 
 static void client_open(client_t *c, dragon_pool_t *pool, const char *gw, uint64_t maxlen)
@@ -173,6 +191,7 @@ static void post(client_t *c, uint16_t op, const uint8_t *target, uint64_t len)
     memcpy(r.target, target, DRAGON_DESC_BYTES);
     memcpy(r.reply, c->reply_desc, DRAGON_DESC_BYTES);
     memcpy(c->req, &r, sizeof r);
+    crec(c->who, C_SEND, op);
     BENCH_CHECK(dragon_channel_send(c->gw, c->req, sizeof r + r.payload_len, -1));
 }
 
@@ -180,6 +199,7 @@ static void wait_ok(client_t *c)
 {
     dragon_msg_t m;
     BENCH_CHECK(dragon_channel_recv_msg(c->reply, c->inbuf, sizeof c->inbuf, &m, -1));
+    crec(c->who, C_REPLY, 0);
     gw_rep_t rep;
     uint8_t *p = c->inbuf;
     if (m.is_alloc)
@@ -230,6 +250,182 @@ static int fi_pingpong(const char *prov, uint64_t size, int iters, double *usec,
     return 0;
 }
 
+static int rec_cmp(const void *x, const void *y)
+{
+    const trace_rec_t *a = x, *b = y;
+    return (a->ns > b->ns) - (a->ns < b->ns);
+}
+
+static size_t load_trace(const char *path, trace_rec_t **all, size_t n, size_t *cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return n;
+    trace_rec_t r;
+    while (fread(&r, sizeof r, 1, f) == 1) {
+        if (n == *cap) {
+            *cap = *cap ? *cap * 2 : 1 << 16;
+            *all = realloc(*all, *cap * sizeof r);
+            BENCH_SYS(*all != NULL, "realloc");
+        }
+        (*all)[n++] = r;
+    }
+    fclose(f);
+    unlink(path);
+    return n;
+}
+
+static const char *who_name(unsigned w)
+{
+    return w == 0 ? "agent0" : w == 1 ? "agent1" : w == 10 ? "A" : w == 11 ? "B" : "?";
+}
+
+static void ev_name(const trace_rec_t *r, char *out, size_t cap)
+{
+    switch (r->ev) {
+    case 1: /* T_WAKE */
+        snprintf(out, cap, "woke in epoll (%s%s%s%s%s)", r->arg & 1 ? "waiter pipe " : "",
+                 r->arg & 2 ? "CQ " : "", r->arg & 4 ? "stdin " : "", r->arg & 8 ? "timer " : "", r->arg ? "" : "timeout");
+        break;
+    case 2: snprintf(out, cap, "took the gateway request"); break;
+    case 3: snprintf(out, cap, "posted fi_send (type %u)", r->arg); break;
+    case 4: snprintf(out, cap, "wire message completed (CQ)"); break;
+    case 5: snprintf(out, cap, "reply put in the client's channel"); break;
+    case 6: snprintf(out, cap, "spin caught it"); break;
+    case 7: snprintf(out, cap, "calls fi_send"); break;
+    case C_SEND: snprintf(out, cap, "put request (op %u) in its gateway", r->arg); break;
+    case C_REPLY: snprintf(out, cap, "got its reply"); break;
+    case C_GOT_T0: snprintf(out, cap, "received the echo from T0"); break;
+    case C_GOT_T1: snprintf(out, cap, "received the message from T1"); break;
+    default: snprintf(out, cap, "event %u", r->ev);
+    }
+}
+
+#define SIG_MAX 40
+typedef struct sig {
+    int len, count;
+    uint32_t key[SIG_MAX];  /* who << 24 | ev << 8 | arg (wake bits) */
+    trace_rec_t first[SIG_MAX];
+    double *d[SIG_MAX];     /* per step: delta from the previous step, us */
+    int cap;
+} hopseq_t;
+
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
+}
+
+/* Per phase: every round trip (from A's request to its end) as its
+ * sequence of hops; sequences grouped, the most frequent printed with the
+ * median time of each hop. */
+static void trace_report(void)
+{
+    trace_rec_t *all = NULL;
+    size_t n = 0, cap = 0;
+    char path[300];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s.%d", trace_base, i);
+        n = load_trace(path, &all, n, &cap);
+    }
+    snprintf(path, sizeof path, "%s.B", trace_base);
+    n = load_trace(path, &all, n, &cap);
+    for (uint64_t i = 0; i < nctrace; i++) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1 << 16;
+            all = realloc(all, cap * sizeof *all);
+            BENCH_SYS(all != NULL, "realloc");
+        }
+        all[n++] = ctrace[i];
+    }
+    qsort(all, n, sizeof *all, rec_cmp);
+    static const char *phase_names[] = {"", "remote request/reply (COUNT)", "ping-pong A->node1->B->node0->A"};
+    for (uint32_t phase = 1; phase <= 2; phase++) {
+        size_t i = 0;
+        while (i < n && !(all[i].who == 10 && all[i].ev == C_PHASE && all[i].arg == phase))
+            i++;
+        if (i == n)
+            continue;
+        size_t end = i + 1;
+        while (end < n && !(all[end].who == 10 && all[end].ev == C_PHASE))
+            end++;
+        hopseq_t *sigs = calloc(64, sizeof *sigs);
+        int nsig = 0, rounds = 0;
+        double *tot = malloc(sizeof(double) * (end - i));
+        for (size_t k = i + 1; k < end;) {
+            if (!(all[k].who == 10 && all[k].ev == C_SEND)) {
+                k++;
+                continue;
+            }
+            size_t e = k + 1;
+            uint16_t last = phase == 1 ? C_REPLY : C_GOT_T0;
+            while (e < end && !(all[e].who == 10 && all[e].ev == last))
+                e++;
+            if (e >= end)
+                break;
+            int len = (int)(e - k + 1);
+            tot[rounds++] = (double)(all[e].ns - all[k].ns) / 1000.0;
+            if (len <= SIG_MAX) {
+                uint32_t key[SIG_MAX];
+                for (int j = 0; j < len; j++)
+                    key[j] = (uint32_t)all[k + j].who << 24 | (uint32_t)all[k + j].ev << 8 |
+                             (all[k + j].ev == 1 ? all[k + j].arg & 0xff : 0);
+                int s = 0;
+                while (s < nsig && !(sigs[s].len == len && !memcmp(sigs[s].key, key, sizeof key[0] * len)))
+                    s++;
+                if (s == nsig && nsig < 64) {
+                    sigs[s].len = len;
+                    memcpy(sigs[s].key, key, sizeof key[0] * len);
+                    memcpy(sigs[s].first, &all[k], sizeof all[0] * len);
+                    sigs[s].cap = 1024;
+                    for (int j = 0; j < len; j++)
+                        sigs[s].d[j] = malloc(sizeof(double) * 1024);
+                    nsig++;
+                }
+                if (s < nsig) {
+                    hopseq_t *g = &sigs[s];
+                    if (g->count == g->cap) {
+                        g->cap *= 2;
+                        for (int j = 0; j < len; j++)
+                            g->d[j] = realloc(g->d[j], sizeof(double) * g->cap);
+                    }
+                    for (int j = 0; j < len; j++)
+                        g->d[j][g->count] = j ? (double)(all[k + j].ns - all[k + j - 1].ns) / 1000.0 : 0;
+                    g->count++;
+                }
+            }
+            k = e + 1;
+        }
+        printf("   -- trace, %s: %d round trips, median %.1f us; most frequent hop sequences:\n",
+               phase_names[phase], rounds, median_of(tot, rounds));
+        for (int shown = 0; shown < 3; shown++) {
+            int best = -1;
+            for (int s = 0; s < nsig; s++)
+                if (sigs[s].count > 0 && (best < 0 || sigs[s].count > sigs[best].count))
+                    best = s;
+            if (best < 0)
+                break;
+            hopseq_t *g = &sigs[best];
+            double sum = 0;
+            printf("   %d rounds (%.0f%%):\n", g->count, 100.0 * g->count / (rounds ? rounds : 1));
+            for (int j = 0; j < g->len; j++) {
+                char en[96];
+                ev_name(&g->first[j], en, sizeof en);
+                double m = j ? median_of(g->d[j], g->count) : 0;
+                sum += m;
+                printf("      %+8.2f us  (%7.2f)  %-7s %s\n", m, sum, who_name(g->first[j].who), en);
+            }
+            g->count = -g->count;
+        }
+        for (int s = 0; s < nsig; s++)
+            for (int j = 0; j < sigs[s].len; j++)
+                free(sigs[s].d[j]);
+        free(sigs);
+        free(tot);
+    }
+    free(all);
+}
+
 int main(int argc, char **argv)
 {
     bench_opts_t o = bench_parse(argc, argv, "transport agents round trip and bandwidth vs fi_pingpong");
@@ -251,6 +447,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     atexit(cleanup);
 
+    if (getenv("DRAGON_BENCH_TRACE") && *getenv("DRAGON_BENCH_TRACE")) {
+        snprintf(trace_base, sizeof trace_base, "/tmp/dragon-transport-trace-%d", (int)getpid());
+        setenv("DRAGON_TRANSPORT_TRACE", trace_base, 1);
+        ctrace = malloc(sizeof *ctrace * CTRACE_CAP);
+        BENCH_SYS(ctrace != NULL, "malloc");
+    }
     uint64_t rtid = 0xbe7c0000ull ^ ((uint64_t)getpid() << 4);
     for (int i = 0; i < 2; i++) {
         dragon_pool_attrs_t at = {.rtid = rtid, .pool_id = (uint64_t)i + 1, .bytes = 512ull << 20,
@@ -279,6 +481,7 @@ int main(int argc, char **argv)
     BENCH_CHECK(dragon_channel_serialize(T1, d1, sizeof d1, &len));
     client_t A;
     client_open(&A, pools[0], ags[0].gateway, 4u << 20);
+    A.who = 10;
 
     /* B, "on node 1": echoes 64 B messages of T1 into T0 through agent 1,
      * then drains the bandwidth phases; told what comes by a 1-byte kind. */
@@ -286,12 +489,26 @@ int main(int argc, char **argv)
     if (child == 0) {
         client_t B;
         client_open(&B, pools[1], ags[1].gateway, 64);
+        B.who = 11;
+        nctrace = 0; /* A's records so far are the parent's */
         uint8_t *buf = malloc(4u << 20);
         for (;;) {
             uint64_t l;
             BENCH_CHECK(dragon_channel_recv(T1, buf, 4u << 20, &l, -1));
-            if (l == 1 && buf[0] == 'q')
+            if (l == 64)
+                crec(11, C_GOT_T1, 0);
+            if (l == 1 && buf[0] == 'q') {
+                if (ctrace) {
+                    char path[300];
+                    snprintf(path, sizeof path, "%s.B", trace_base);
+                    FILE *f = fopen(path, "wb");
+                    if (f) {
+                        fwrite(ctrace, sizeof *ctrace, nctrace, f);
+                        fclose(f);
+                    }
+                }
                 _exit(0);
+            }
             if (l == 64) {
                 memcpy(B.req + sizeof(gw_req_t), buf, 64);
                 post(&B, GW_SEND, d0, 64);
@@ -305,6 +522,7 @@ int main(int argc, char **argv)
     double rr[3][16], pp[16];
     uint8_t got[64];
     /* remote request/reply: 64 B send into T1, drained by... nobody: use COUNT */
+    crec(10, C_PHASE, 1);
     for (int r = 0; r < reps; r++) {
         uint64_t t0 = bench_now_ns();
         for (int i = 0; i < rtt_iters; i++) {
@@ -315,6 +533,7 @@ int main(int argc, char **argv)
     }
     bench_stat_t req_rtt = bench_stats(v, reps);
     bench_line("remote request/reply (COUNT), us", req_rtt, "us");
+    crec(10, C_PHASE, 2);
     for (int r = 0; r < reps; r++) {
         uint64_t t0 = bench_now_ns();
         for (int i = 0; i < rtt_iters; i++) {
@@ -323,12 +542,14 @@ int main(int argc, char **argv)
             wait_ok(&A);
             uint64_t l;
             BENCH_CHECK(dragon_channel_recv(T0, got, sizeof got, &l, -1));
+            crec(10, C_GOT_T0, 0);
         }
         pp[r] = v[r] = (double)(bench_now_ns() - t0) / rtt_iters / 1000.0;
     }
     bench_stat_t ping = bench_stats(v, reps);
     bench_line("ping-pong 64 B A->node1->B->node0->A, us", ping, "us");
     (void)pp;
+    crec(10, C_PHASE, 3);
 
     uint64_t sizes[2] = {64u << 10, 4u << 20};
     int counts[2] = {n64k, n4m};
@@ -389,6 +610,8 @@ int main(int argc, char **argv)
         waitpid(ags[i].pid, NULL, 0);
         ags[i].pid = 0;
     }
+    if (ctrace)
+        trace_report();
     dragon_channel_detach(A.gw);
     dragon_channel_destroy(A.reply);
     dragon_channel_destroy(T0);

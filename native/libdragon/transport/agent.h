@@ -1,8 +1,12 @@
-/* Shared state and module interfaces of the transport agent. One thread:
- * everything below is touched only by the poll loop in main.c. */
+/* Shared state and module interfaces of the transport agent. Two threads:
+ * the epoll loop of main.c and the gateway thread (gateway.c), which sleeps
+ * directly on the gateway channel. Everything below (and every libfabric
+ * call: the domain is FI_THREAD_DOMAIN) is touched only with agent.mu held;
+ * each thread lets go of it only to sleep. */
 #ifndef DG_TRANSPORT_AGENT_H
 #define DG_TRANSPORT_AGENT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <rdma/fabric.h>
@@ -36,6 +40,21 @@ dragonError_t hex_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 dragonError_t hex_decode(const char *in, size_t inlen, uint8_t *out, size_t cap, size_t *outlen);
 dragonError_t b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 dragonError_t b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
+/* Per-hop trace for measurements (bench/native/transport_rtt.c): with
+ * DRAGON_TRANSPORT_TRACE=PATH the agent keeps (CLOCK_MONOTONIC ns, event)
+ * records in memory and writes them to PATH.<node> at exit; without it
+ * a->trace is NULL and TRACE costs one predictable branch. Records are
+ * trace_rec_t (wire.h), shared with the benchmark. */
+enum { T_WAKE = 1, T_GW_TAKE, T_SEND, T_RECV, T_DELIVER, T_SPIN_CATCH, T_POSTING };
+typedef struct trace trace_t;
+dragonError_t trace_open(agent_t *a);
+void trace_rec(agent_t *a, uint32_t ev, uint32_t arg);
+dragonError_t trace_close(agent_t *a);
+#define TRACE(a, ev, arg)                                                                      \
+    do {                                                                                       \
+        if ((a)->trace)                                                                        \
+            trace_rec((a), (ev), (arg));                                                       \
+    } while (0)
 
 /* ---- fabric.c ---- */
 typedef struct fctx fctx_t;
@@ -86,6 +105,8 @@ typedef struct wmsg {
 wmsg_t *wmsg_new(agent_t *a, int type, size_t payload);
 /* Queues or posts; frees the message on completion. A send error marks the peer lost. */
 dragonError_t wire_send(agent_t *a, int peer, wmsg_t *m);
+dragonError_t wire_reply(agent_t *a, int peer, uint32_t op, uint64_t xid, dragonError_t rc,
+                         uint64_t value, const void *payload, uint64_t plen);
 dragonError_t wire_flush(agent_t *a);
 dragonError_t wire_post_recvs(agent_t *a);
 dragonError_t fab_progress(agent_t *a);
@@ -213,7 +234,11 @@ dragonError_t origin_probe(agent_t *a, uint64_t *next_us);
 dragonError_t origin_shutdown(agent_t *a);
 
 /* ---- gateway.c ---- */
-dragonError_t gateway_open(agent_t *a);
+/* threaded: take requests in a thread sleeping on the gateway channel
+ * itself (else the epoll loop takes them, woken through the waiter). */
+dragonError_t gateway_open(agent_t *a, int threaded);
+/* Stops the gateway thread (called without mu, after the loop ended). */
+dragonError_t gateway_stop_thread(agent_t *a);
 dragonError_t gateway_pump(agent_t *a);
 dragonError_t gateway_close(agent_t *a);
 /* Sends a reply header (+payload) to a client's reply channel (queued if full). */
@@ -239,6 +264,16 @@ struct agent {
     uint64_t gw_block;
     void *gw_buf;
     int gw_watched;
+    /* gateway thread (see gateway.c) */
+    pthread_mutex_t mu;       /* the agent's lock: see the top of this file */
+    pthread_cond_t gw_cv;     /* the gateway thread waits here while it may not take */
+    pthread_t gw_thread;
+    int gw_started, gw_threaded, gw_stop, gw_stuck;
+    _Atomic int gw_wants;     /* the gateway thread waits for mu: a spinning loop lets go */
+    int kick_fd;              /* timerfd in the loop's epoll set, armed by the gateway thread */
+    uint64_t timer_at;        /* when it fires (us, CLOCK_MONOTONIC; 0 = not armed) */
+    int main_sleeping;        /* the loop is in epoll_wait until main_wake_at (us) */
+    uint64_t main_wake_at;
     void *parked;             /* a request refused by back-pressure, retried first */
     peer_t peers[MAX_NODES];
     /* fabric */
@@ -273,6 +308,7 @@ struct agent {
     size_t ctl_len;
     uint64_t dropped;
     uint64_t peer_timeout_us;
+    trace_t *trace;           /* NULL unless DRAGON_TRANSPORT_TRACE is set */
 };
 
 #endif

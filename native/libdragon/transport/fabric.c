@@ -252,6 +252,27 @@ static int post_send(agent_t *a, wmsg_t *m)
                         &m->ctx.fi);
 }
 
+/* A reply to a request of node `peer` (none to a lost node: nobody waits). */
+dragonError_t wire_reply(agent_t *a, int peer, uint32_t op, uint64_t xid, dragonError_t rc,
+                         uint64_t value, const void *payload, uint64_t plen)
+{
+    if (a->peers[peer].lost)
+        return DRAGON_ERR_PEER_LOST;
+    wmsg_t *m = wmsg_new(a, W_REPLY, plen);
+    if (!m) {
+        alog(L_ERR, "out of memory for a reply to node %d", peer);
+        return DRAGON_ERR_NO_MEMORY;
+    }
+    wire_hdr_t *h = (wire_hdr_t *)m->data;
+    h->op = op;
+    h->xid = xid;
+    h->status = (uint32_t)rc;
+    h->value = value;
+    if (plen)
+        memcpy(m->data + sizeof *h, payload, plen);
+    return wire_send(a, peer, m);
+}
+
 dragonError_t wire_send(agent_t *a, int peer, wmsg_t *m)
 {
     m->ctx.peer = peer;
@@ -261,9 +282,12 @@ dragonError_t wire_send(agent_t *a, int peer, wmsg_t *m)
         return DRAGON_ERR_DESTROYED;
     }
     if (!a->txq) {
+        TRACE(a, T_POSTING, 0);
         int rc = post_send(a, m);
-        if (rc == 0)
+        if (rc == 0) {
+            TRACE(a, T_SEND, ((wire_hdr_t *)m->data)->type);
             return DRAGON_OK;
+        }
         if (rc != -FI_EAGAIN) {
             alog(L_WARN, "fi_send to node %d: %s", peer, fi_strerror(-rc));
             fab_unreg(m->lmr);
@@ -376,6 +400,7 @@ static void recv_done(agent_t *a, fctx_t *c, int err, size_t len)
 {
     uint8_t *buf = c->owner;
     a->activity++; /* a message arrived: worth spinning for the next one */
+    TRACE(a, T_RECV, 0);
     if (!err)
         handle_msg(a, buf, len);
     else if (err != FI_ECANCELED)

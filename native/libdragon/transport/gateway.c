@@ -2,8 +2,13 @@
  * client's own reply channel. Large requests arrive as pool allocations
  * (dragon_channel_recv_msg), so their bytes are exposed to the target in
  * place. */
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 #include "agent.h"
 
 #define GW_CAPACITY 256
@@ -18,7 +23,9 @@ typedef struct parked {
     uint8_t *payload;
 } parked_t;
 
-dragonError_t gateway_open(agent_t *a)
+static void *gw_main(void *arg);
+
+dragonError_t gateway_open(agent_t *a, int threaded)
 {
     dragonError_t rc = dragon_channel_create(a->pool, GW_CAPACITY, GW_BLOCK, &a->gw);
     if (rc)
@@ -29,6 +36,18 @@ dragonError_t gateway_open(agent_t *a)
     a->gw_block = GW_BLOCK;
     if (!(a->gw_buf = malloc(GW_BLOCK)))
         return DRAGON_ERR_NO_MEMORY;
+    if (threaded) {
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        int prc = pthread_create(&a->gw_thread, &attr, gw_main, a);
+        pthread_attr_destroy(&attr);
+        if (prc == 0) {
+            a->gw_started = a->gw_threaded = 1;
+            return DRAGON_OK;
+        }
+        alog(L_WARN, "no gateway thread (%s): the epoll loop takes requests", strerror(prc));
+    }
     if ((rc = dragon_channel_watch(a->gw, a->waiter, DRAGON_WATCH_IN, GW_BIT)))
         return rc;
     a->gw_watched = 1;
@@ -151,9 +170,120 @@ dragonError_t gateway_pump(agent_t *a)
             return rc;
         }
         a->activity++;
+        TRACE(a, T_GW_TAKE, 0);
         if (!take(a, &m))
             break;
     }
+    return DRAGON_OK;
+}
+
+/* ---- the gateway thread ----------------------------------------------------
+ * Why a thread: the epoll loop can only learn of a request through the
+ * waiter (the client's doorbell wakes libdragon's waiter thread, which
+ * writes a pipe, which wakes epoll_wait): two wake-ups before the request
+ * is even read. This thread sleeps in dragon_channel_poll on the gateway
+ * itself (libdragon's adaptive spin, then the channel's futex), so the
+ * client's send wakes it directly, and it posts the request's fi_send at
+ * once, under the agent's lock.
+ *
+ * It then runs one pass of the loop's work (completions, queues, probes)
+ * so that nothing it started can be missed by the loop, which may be
+ * asleep in epoll_wait with a timeout computed before: if the pass finds a
+ * deadline earlier than the loop's wake-up, or a retry to make soon, it
+ * arms the loop's timer for it (maybe_kick). */
+
+/* Called with mu held by the gateway thread after its pass: the loop may
+ * sleep past `next` (e.g. the probe deadline of a peer that had nothing in
+ * flight when the loop went to sleep). A timerfd in the loop's epoll set is
+ * armed for it instead of waking the loop now: in steady traffic the loop
+ * wakes for the reply long before, and an armed timer already due sooner
+ * needs no new syscall. */
+static void maybe_kick(agent_t *a, uint64_t next)
+{
+    uint64_t now = now_us();
+    if (a->retry_soon && now + RETRY_US < next)
+        next = now + RETRY_US;
+    if (!a->main_sleeping || next >= a->main_wake_at)
+        return;
+    if (a->timer_at > now && a->timer_at <= next)
+        return;
+    if (next <= now)
+        next = now + 1;
+    struct itimerspec its = {{0, 0}, {(time_t)(next / 1000000u), (long)(next % 1000000u) * 1000L}};
+    if (timerfd_settime(a->kick_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+        a->timer_at = next;
+}
+
+static void *gw_main(void *arg)
+{
+    agent_t *a = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals belong to the main thread */
+    for (;;) {
+        uint32_t rev = 0;
+        dragonError_t prc = dragon_channel_poll(a->gw, DRAGON_POLL_IN, -1, &rev);
+        atomic_store(&a->gw_wants, 1);
+        pthread_mutex_lock(&a->mu);
+        atomic_store(&a->gw_wants, 0);
+        if (a->gw_stop || a->stopping) {
+            pthread_mutex_unlock(&a->mu);
+            break;
+        }
+        if (prc && prc != DRAGON_ERR_TIMEOUT) {
+            alog(L_ERR, "gateway thread: polling the gateway: %s", dragon_errname(prc));
+            a->gw_threaded = 0; /* the loop takes over (it polls the gateway every pass) */
+            maybe_kick(a, 0);
+            pthread_mutex_unlock(&a->mu);
+            break;
+        }
+        gateway_pump(a);
+        /* One pass of the loop's work: see above. */
+        fab_progress(a);
+        uint64_t n1, n2, n3;
+        serve_run(a, &n1);
+        sync_run(a, &n3);
+        origin_probe(a, &n2);
+        uint64_t next = n1 < n2 ? n1 : n2;
+        if (n3 < next)
+            next = n3;
+        maybe_kick(a, next);
+        /* Requests left in the gateway that may not be taken now (the
+         * in-flight bound, or one parked until the peers line): poll would
+         * return at once, so wait until the loop says things moved. */
+        while (!a->gw_stop && !a->stopping && (a->parked || a->inflight >= MAX_INFLIGHT)) {
+            a->gw_stuck = 1;
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_nsec += RETRY_US * 1000L;
+            if (dl.tv_nsec >= 1000000000L) {
+                dl.tv_sec++;
+                dl.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&a->gw_cv, &a->mu, &dl);
+            a->gw_stuck = 0;
+            gateway_pump(a);
+        }
+        pthread_mutex_unlock(&a->mu);
+    }
+    return NULL;
+}
+
+dragonError_t gateway_stop_thread(agent_t *a)
+{
+    pthread_mutex_lock(&a->mu);
+    int threaded = a->gw_started;
+    a->gw_stop = 1;
+    pthread_cond_signal(&a->gw_cv);
+    pthread_mutex_unlock(&a->mu);
+    if (!threaded)
+        return DRAGON_OK;
+    /* Wake its poll: a 1-byte message, dropped by gateway_close as too
+     * short (a full gateway needs none: poll returns at once). */
+    uint8_t b = 0;
+    dragon_channel_send(a->gw, &b, 1, 0);
+    pthread_join(a->gw_thread, NULL);
+    a->gw_started = a->gw_threaded = 0;
     return DRAGON_OK;
 }
 

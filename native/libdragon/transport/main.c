@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +56,20 @@ static dragonError_t loop(agent_t *a, uint64_t spin_max)
     ev.data.u32 = 2;
     if (epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev))
         a->stdin_open = 0; /* stdin is a file or closed: no control channel */
+    ev.events = EPOLLIN;
+    ev.data.u32 = 3;
+    epoll_ctl(ep, EPOLL_CTL_ADD, a->kick_fd, &ev);
     uint64_t stop_at = UINT64_MAX;
     dragonError_t rc = DRAGON_OK;
     uint64_t spin_us = spin_max, seen = a->activity;
     uint64_t spin_min = spin_max < SPIN_MIN_US ? spin_max : SPIN_MIN_US;
+    pthread_mutex_lock(&a->mu);
     for (;;) {
         fab_progress(a);
-        gateway_pump(a);
+        if (!a->gw_threaded)
+            gateway_pump(a);
+        else if (a->gw_stuck)
+            pthread_cond_signal(&a->gw_cv); /* in-flight requests may have ended */
         uint64_t n1, n2, n3;
         serve_run(a, &n1);
         sync_run(a, &n3);
@@ -89,10 +99,20 @@ static dragonError_t loop(agent_t *a, uint64_t spin_max)
         if (a->activity != seen && spin_max && !a->stopping) {
             uint64_t start = now_us(), before = a->activity;
             while (a->activity == before && now_us() - start < spin_us) {
+                if (atomic_load(&a->gw_wants)) {
+                    /* the gateway thread took a request: let it post it */
+                    pthread_mutex_unlock(&a->mu);
+                    while (atomic_load(&a->gw_wants))
+                        sched_yield();
+                    pthread_mutex_lock(&a->mu);
+                }
                 fab_progress(a);
-                gateway_pump(a);
+                if (!a->gw_threaded)
+                    gateway_pump(a);
             }
             caught = a->activity != before;
+            if (caught)
+                TRACE(a, T_SPIN_CATCH, (uint32_t)(now_us() - start));
             if (caught)
                 spin_us = spin_max;
             else
@@ -111,16 +131,34 @@ static dragonError_t loop(agent_t *a, uint64_t spin_max)
         else if (next != UINT64_MAX)
             ms = next > now ? (int)((next - now + 999) / 1000) : 0;
         struct epoll_event evs[4];
+        /* the exact deadline the timeout was computed from: the gateway
+         * thread kicks the loop only for something earlier (gateway.c) */
+        a->main_wake_at = next;
+        a->main_sleeping = ms != 0;
+        pthread_mutex_unlock(&a->mu);
         int n = epoll_wait(ep, evs, 4, ms);
+        pthread_mutex_lock(&a->mu);
+        a->main_sleeping = 0;
         if (n < 0 && errno != EINTR) {
             alog(L_ERR, "epoll_wait: %s", strerror(errno));
             rc = DRAGON_ERR_SYSTEM;
             break;
         }
+        if (a->trace && ms != 0) {
+            uint32_t which = 0; /* bit 0 waiter pipe, 1 CQ, 2 stdin */
+            for (int i = 0; i < n; i++)
+                which |= 1u << evs[i].data.u32;
+            TRACE(a, T_WAKE, which);
+        }
         for (int i = 0; i < n; i++) {
             if (evs[i].data.u32 == 0) {
                 uint64_t mask;
                 dragon_waiter_take(a->waiter, &mask);
+            } else if (evs[i].data.u32 == 3) {
+                uint64_t v;
+                ssize_t r = read(a->kick_fd, &v, sizeof v);
+                (void)r;
+                a->timer_at = 0;
             } else if (evs[i].data.u32 == 2) {
                 control_read(a);
                 if (!a->stdin_open)
@@ -128,6 +166,7 @@ static dragonError_t loop(agent_t *a, uint64_t spin_max)
             }
         }
     }
+    pthread_mutex_unlock(&a->mu);
     close(ep);
     return rc;
 }
@@ -190,7 +229,14 @@ int main(int argc, char **argv)
         return fail(a, "libfabric: %s", err);
     if (wire_post_recvs(a))
         return fail(a, "%s", "posting receive buffers failed");
-    if ((rc = gateway_open(a)))
+    if ((rc = trace_open(a)))
+        return fail(a, "trace: %s", dragon_strerror(rc));
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->gw_cv, NULL);
+    a->kick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (a->kick_fd < 0)
+        return fail(a, "%s", "timerfd_create failed");
+    if ((rc = gateway_open(a, env_u64("DRAGON_TRANSPORT_GW_THREAD", 0) != 0)))
         return fail(a, "gateway channel: %s", dragon_strerror(rc));
     fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
     alog(L_INFO, "node %d ready on %s (provider %s, mr_mode local=%d virt=%d prov_key=%d)", a->node,
@@ -199,6 +245,7 @@ int main(int argc, char **argv)
 
     rc = loop(a, env_u64("DRAGON_TRANSPORT_SPIN_US", SPIN_MAX_US));
 
+    gateway_stop_thread(a);
     gateway_close(a);
     origin_shutdown(a);
     serve_shutdown(a);
@@ -215,6 +262,8 @@ int main(int argc, char **argv)
         free(p);
     }
     dragon_waiter_destroy(a->waiter);
+    trace_close(a);
+    close(a->kick_fd);
     alog(L_INFO, "node %d exits (%llu foreign messages dropped)", a->node,
          (unsigned long long)a->dropped);
     return rc ? 1 : 0;

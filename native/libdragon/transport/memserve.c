@@ -14,21 +14,7 @@
 static void mreply(agent_t *a, int peer, uint64_t xid, dragonError_t rc, uint64_t value,
                    const void *payload, uint64_t plen)
 {
-    if (a->peers[peer].lost)
-        return;
-    wmsg_t *m = wmsg_new(a, W_REPLY, plen);
-    if (!m) {
-        alog(L_ERR, "out of memory for a memory reply to node %d", peer);
-        return;
-    }
-    wire_hdr_t *h = (wire_hdr_t *)m->data;
-    h->op = GW_MEM;
-    h->xid = xid;
-    h->status = (uint32_t)rc;
-    h->value = value;
-    if (plen)
-        memcpy(m->data + sizeof *h, payload, plen);
-    wire_send(a, peer, m);
+    (void)wire_reply(a, peer, GW_MEM, xid, rc, value, payload, plen);
 }
 
 /* Validates the request; on success *ptr = the first byte of the range. */

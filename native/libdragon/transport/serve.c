@@ -384,6 +384,7 @@ dragonError_t deliver(agent_t *a, lch_t *l, uint8_t *buf, uint64_t len, int has_
         dragonError_t rc = has_alloc ? dragon_channel_send_alloc(l->ch, alloc, len, 0)
                                      : dragon_channel_send(l->ch, buf, len, 0);
         if (rc != DRAGON_ERR_TIMEOUT) {
+            TRACE(a, T_DELIVER, 0);
             if (rc) {
                 alog(L_WARN, "reply to a local client lost: %s", dragon_errname(rc));
                 if (has_alloc)

@@ -67,21 +67,7 @@ static dragonError_t sobj_get(agent_t *a, const uint8_t *desc, sobj_t **out);
 static void sreply(agent_t *a, int peer, uint64_t xid, dragonError_t rc, uint64_t value,
                    const void *payload, uint64_t plen)
 {
-    if (a->peers[peer].lost)
-        return;
-    wmsg_t *m = wmsg_new(a, W_REPLY, plen);
-    if (!m) {
-        alog(L_ERR, "out of memory for a sync reply to node %d", peer);
-        return;
-    }
-    wire_hdr_t *h = (wire_hdr_t *)m->data;
-    h->op = GW_SYNC;
-    h->xid = xid;
-    h->status = (uint32_t)rc;
-    h->value = value;
-    if (plen)
-        memcpy(m->data + sizeof *h, payload, plen);
-    wire_send(a, peer, m);
+    (void)wire_reply(a, peer, GW_SYNC, xid, rc, value, payload, plen);
 }
 
 /* ---- pool handles per (pool, caller puid) ---- */

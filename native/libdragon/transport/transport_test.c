@@ -107,6 +107,9 @@ static void spawn(agentp_t *ag, int node, dragon_pool_t *pool, const char *key)
         setenv("DRAGON_TRANSPORT_KEY", key, 1);
         setenv("DRAGON_PUID", puid, 1);
         setenv("DRAGON_TRANSPORT_PEER_TIMEOUT_MS", "1000", 1); /* keep the lost-peer case short */
+        /* node 0 takes gateway requests in its gateway thread, the others
+         * in the epoll loop (the default): both paths are exercised */
+        setenv("DRAGON_TRANSPORT_GW_THREAD", node == 0 ? "1" : "0", 1);
         const char *prov = getenv("DRAGON_TEST_PROVIDER");
         if (prov)
             execl(agent_path, agent_path, "--pool", pb, "--node", nodes, "--addr", "127.0.0.1",

@@ -164,3 +164,58 @@ dragonError_t b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outle
     *outlen = o;
     return DRAGON_OK;
 }
+
+/* ---- per-hop trace (DRAGON_TRANSPORT_TRACE) ---- */
+
+#define TRACE_CAP (1u << 21) /* records kept; later ones are dropped */
+
+struct trace {
+    uint64_t n;
+    char path[4096];
+    trace_rec_t r[];
+};
+
+dragonError_t trace_open(agent_t *a)
+{
+    const char *p = getenv("DRAGON_TRANSPORT_TRACE");
+    if (!p || !*p)
+        return DRAGON_OK;
+    trace_t *t = malloc(sizeof *t + (size_t)TRACE_CAP * sizeof(trace_rec_t));
+    if (!t)
+        return DRAGON_ERR_NO_MEMORY;
+    t->n = 0;
+    snprintf(t->path, sizeof t->path, "%s.%d", p, a->node);
+    a->trace = t;
+    return DRAGON_OK;
+}
+
+void trace_rec(agent_t *a, uint32_t ev, uint32_t arg)
+{
+    trace_t *t = a->trace;
+    if (t->n >= TRACE_CAP)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    trace_rec_t *r = &t->r[t->n++];
+    r->ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    r->who = (uint16_t)a->node;
+    r->ev = (uint16_t)ev;
+    r->arg = arg;
+}
+
+dragonError_t trace_close(agent_t *a)
+{
+    trace_t *t = a->trace;
+    if (!t)
+        return DRAGON_OK;
+    a->trace = NULL;
+    FILE *f = fopen(t->path, "wb");
+    if (f) {
+        fwrite(t->r, sizeof t->r[0], t->n, f);
+        fclose(f);
+    } else {
+        alog(L_WARN, "trace: cannot write %s: %s", t->path, strerror(errno));
+    }
+    free(t);
+    return DRAGON_OK;
+}

@@ -46,6 +46,15 @@ typedef struct __attribute__((packed)) wire_hdr {
 #define WIRE_SLACK 64u
 #define WIRE_MAX (sizeof(wire_hdr_t) + EAGER_MAX + WIRE_SLACK)
 
+/* A per-hop trace record (DRAGON_TRANSPORT_TRACE, see agent.h): written by
+ * the agents and read by bench/native/transport_rtt.c. */
+typedef struct trace_rec {
+    uint64_t ns;  /* CLOCK_MONOTONIC */
+    uint16_t who; /* node of the agent (clients of the benchmark use 10+) */
+    uint16_t ev;
+    uint32_t arg;
+} trace_rec_t;
+
 /* Gateway request / reply headers (client <-> local agent), see the brief. */
 #define GW_REQ_MAGIC "DGW1"
 #define GW_REP_MAGIC "DGR1"
