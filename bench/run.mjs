@@ -29,6 +29,7 @@ const BENCHES = [
   { name: 'runtime/transport', kind: 'ts', question: '11. cross-node Channel round trip and bandwidth vs fi_pingpong' },
   { name: 'runtime/pool', kind: 'ts', question: '12. Pool.map of 100k trivial tasks vs multiprocessing.Pool and Piscina; 1 and 3 nodes' },
   { name: 'ts/sync_value', kind: 'ts', question: '13. Lock / Value / Array per operation vs Python multiprocessing' },
+  { name: 'ts/queue', kind: 'ts', question: '14. Queue round trip and throughput vs IPC, postMessage, Python multiprocessing.Queue' },
 ];
 
 const args = process.argv.slice(2);

@@ -1,6 +1,6 @@
-// dragonhpc: the Dragon HPC run-time for Node.js. For now the core
-// library: shared-memory pools, channels and synchronization objects that
-// every process of a node can use (see README.md).
+// dragonhpc: the Dragon HPC run-time for Node.js. The multiprocessing-shaped
+// API (Process, Pool, Queue, Pipe, Lock..., Value, Array) and the native one
+// under it (MemoryPool, Channel), the same on one node or many (README.md).
 export { MemoryPool, type MemoryPoolOptions, type PoolStats } from './runtime/core/pool.js';
 export { Allocation } from './runtime/core/allocation.js';
 export {
@@ -40,3 +40,9 @@ export type { SyncOptions } from './runtime/core/sync/sync-object.js';
 export { Value } from './runtime/mp/value.js';
 export { SharedArray, SharedArray as Array } from './runtime/mp/array.js';
 export type { Typecode, ElementOf, SharedOptions, LockOption } from './runtime/mp/shared-memory-store.js';
+// The multiprocessing-shaped queues and pipes (Queue, JoinableQueue, SimpleQueue, Pipe).
+export { Queue, QUEUE_CAPACITY, type QueueOptions, type QueueWaitOptions } from './runtime/mp/queue.js';
+export { JoinableQueue } from './runtime/mp/joinable-queue.js';
+export { SimpleQueue, type SimpleQueueOptions } from './runtime/mp/simple-queue.js';
+export { Pipe, Connection, type PipeOptions } from './runtime/mp/pipe.js';
+export { Empty, Full, EOFError } from './runtime/core/errors.js';

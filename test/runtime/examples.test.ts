@@ -43,4 +43,13 @@ test('pool-map.mjs: pi from a Pool.map over the node', async () => {
   assert.equal(await nothingLeft(r.info!.runtimeId), []);
 });
 
+test('pipeline.mjs: generate -> transform -> reduce through queues', async () => {
+  if (!built) return console.log('  SKIP: dist/ is not built (npm run build)');
+  const r = await dragon(join(ROOT, 'examples', 'pipeline.mjs'), ['2000', '2'], { root });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /sum of squares of 1\.\.2000 = 2668667000 \(correct\)/);
+  assert.match(r.stdout, /2000 numbers through generate -> 2 x transform -> reduce .* exit codes 0 0 0 0/);
+  assert.equal(await nothingLeft(r.info!.runtimeId), []);
+});
+
 test.run();

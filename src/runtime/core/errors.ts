@@ -361,7 +361,91 @@ export const Errors = {
       hint: 'Wait for the results (or close() and join()) before terminate()',
     });
   },
+  // ---- mp: Queue, JoinableQueue, SimpleQueue, Pipe (queues and pipes) -------
+
+  // get() found nothing: at once (getNowait, timeout 0) or within `ms`.
+  queueEmpty(op: string, ms?: number): Empty {
+    return new Empty(ms ? `${op}: the queue stayed empty for ${ms} ms` : `${op}: the queue is empty`);
+  },
+
+  // put() found no room in a bounded queue: at once or within `ms`.
+  queueFull(op: string, maxsize: number, ms?: number): Full {
+    return new Full(ms ? `${op}: the queue stayed full (maxsize ${maxsize}) for ${ms} ms` : `${op}: the queue is full (maxsize ${maxsize})`);
+  },
+
+  // get/put on a queue handle after close() in this process (Python: ValueError).
+  queueClosed(what: string, op: string): DragonError {
+    return new DragonError(`${op}: this ${what} was closed in this process`, {
+      code: 'DRAGON_ERR_CLOSED',
+      hint: `close() means this process puts and gets no more; call it only when done with the ${what}`,
+    });
+  },
+
+  // JoinableQueue.taskDone() once more than items were put (Python: ValueError).
+  taskDoneTooOften(op: string): DragonError {
+    return new DragonError(`${op}: called more times than there were items put`, {
+      code: 'DRAGON_ERR_VALUE',
+      hint: 'Call taskDone() exactly once for each item taken with get()',
+    });
+  },
+
+  // A bad composite descriptor (Queue, JoinableQueue, SimpleQueue, Connection).
+  badCompositeDescriptor(op: string, why: string): DragonError {
+    return new DragonError(`${op}: not a descriptor of this object (${why})`, {
+      code: statusName(Status.BAD_DESCRIPTOR),
+      errno: Status.BAD_DESCRIPTOR,
+      hint: 'Pass the exact bytes that serialize() returned, to the attach() of the same class',
+    });
+  },
+
+  // recv() on a Connection whose other end closed, once its messages are drained.
+  eof(op: string): EOFError {
+    return new EOFError(`${op}: the other end of the pipe was closed and every message was received`);
+  },
+
+  // send() on the receive-only end of Pipe(false), or recv() on the send-only one.
+  wrongEnd(op: string, end: 'receive-only' | 'send-only'): DragonError {
+    return new DragonError(`${op}: this Connection is ${end}`, {
+      code: end === 'receive-only' ? 'DRAGON_ERR_NOT_WRITABLE' : 'DRAGON_ERR_NOT_READABLE',
+      hint: 'Pipe(false) returns [reader, writer]: receive on the first, send on the second; Pipe() (duplex) does both',
+    });
+  },
+
+  // recvBytes() of a message sent with send() (or the reverse is fine: recv() decodes bytes too).
+  notBytes(op: string): DragonError {
+    return new DragonError(`${op}: the message was sent with send(), not sendBytes()`, {
+      code: 'DRAGON_ERR_BAD_MESSAGE',
+      hint: 'Receive messages of send() with recv(); recvBytes() takes what sendBytes() sent',
+    });
+  },
+  // ---- end mp queues and pipes ------------------------------------------------
 };
+
+// ---- mp queues and pipes: the error classes users test with instanceof ------
+/** Queue.get() found nothing in time (Python's queue.Empty). code DRAGON_ERR_EMPTY. */
+export class Empty extends DragonError {
+  constructor(message: string) {
+    super(message, { code: 'DRAGON_ERR_EMPTY', hint: 'Wait longer ({ timeout }), or catch Empty and try again' });
+    this.name = 'Empty';
+  }
+}
+
+/** Queue.put() found no room in time (Python's queue.Full). code DRAGON_ERR_FULL. */
+export class Full extends DragonError {
+  constructor(message: string) {
+    super(message, { code: 'DRAGON_ERR_FULL', hint: 'Wait longer ({ timeout }), let consumers catch up, or create the queue with a larger maxsize' });
+    this.name = 'Full';
+  }
+}
+
+/** Connection.recv() after the other end closed and every message was read (Python's EOFError). code DRAGON_ERR_EOF. */
+export class EOFError extends DragonError {
+  constructor(message: string) {
+    super(message, { code: 'DRAGON_ERR_EOF', hint: 'Stop reading: the other end will send nothing more' });
+    this.name = 'EOFError';
+  }
+}
+// ---- end mp queues and pipes ---------------------------------------------------
 
 // Filled by native.ts once the library is loaded (dragon_strerror), so the
 // text matches the C library; the symbolic name is the fallback.

@@ -1,0 +1,204 @@
+// Pipe() and Connection: duplex and one-way, values and bytes, poll, EOF
+// once the other end closed (after its data), wrong-end errors, in this
+// process and with the other end in a child process.
+import * as assert from 'uvu/assert';
+import { Connection, EOFError, MemoryPool, Pipe, Queue } from '../../src/index.js';
+import { suite } from '../helpers/suite.js';
+import { runHead, type HeadRun } from './helpers/head.js';
+
+const test = suite('Pipe');
+let pool: MemoryPool;
+const pipes: Connection[] = [];
+function pipe(duplex: boolean): [Connection, Connection] {
+  const ends = Pipe(duplex, { pool });
+  pipes.push(ends[0]);
+  return ends;
+}
+async function error(f: () => unknown): Promise<any> {
+  try {
+    await f();
+  } catch (err) {
+    return err;
+  }
+  assert.unreachable('expected an error');
+}
+
+test.before(() => {
+  pool = MemoryPool.create({ bytes: 16 << 20 });
+});
+
+test('duplex: both ends send and receive, in order, values keep structured clone', async () => {
+  const [a, b] = pipe(true);
+  assert.ok(a.readable && a.writable && b.readable && b.writable);
+  await a.send({ n: 1 });
+  a.sendSync([2n, new Map([[3, 4]])]);
+  assert.equal(await b.recv(), { n: 1 });
+  assert.equal(b.recvSync(), [2n, new Map([[3, 4]])]);
+  await b.send('back');
+  assert.is(await a.recv(), 'back');
+  a.close();
+  b.close();
+});
+
+test('Pipe(false): [reader, writer]; the wrong end throws a clear error', async () => {
+  const [r, w] = pipe(false);
+  assert.ok(r.readable && !r.writable && w.writable && !w.readable);
+  const e1 = await error(() => r.send(1));
+  assert.is(e1.code, 'DRAGON_ERR_NOT_WRITABLE');
+  assert.match(e1.message, /receive-only.*Pipe\(false\) returns \[reader, writer\]/);
+  assert.is((await error(() => w.recv())).code, 'DRAGON_ERR_NOT_READABLE');
+  assert.is((await error(() => w.pollSync())).code, 'DRAGON_ERR_NOT_READABLE');
+  assert.is((await error(() => r.sendBytesSync(Buffer.alloc(1)))).code, 'DRAGON_ERR_NOT_WRITABLE');
+  r.close();
+  w.close();
+});
+
+test('bytes: sendBytes with offset and size, recvBytes, recvBytesInto; recv() of bytes gives a Buffer', async () => {
+  const [r, w] = pipe(false);
+  await w.sendBytes(Buffer.from('--hello--'), 2, 5);
+  w.sendBytesSync(new Uint16Array([0x0201, 0x0403]));
+  await w.sendBytes(new Uint8Array(5000).fill(7).buffer);
+  await w.sendBytes(Buffer.from('as value'));
+  await w.send('a value');
+  assert.is((await r.recvBytes()).toString(), 'hello');
+  assert.equal([...r.recvBytesSync()], [1, 2, 3, 4]);
+  const into = Buffer.alloc(6000);
+  assert.is(await r.recvBytesInto(into, 10), 5000);
+  assert.is(into[10], 7);
+  assert.is(into[5009], 7);
+  assert.is(into[5010], 0);
+  const v = await r.recv();
+  assert.ok(Buffer.isBuffer(v));
+  assert.is((v as Buffer).toString(), 'as value');
+  const e = await error(() => r.recvBytes());
+  assert.is(e.code, 'DRAGON_ERR_BAD_MESSAGE');
+  assert.match(e.message, /sent with send\(\)/);
+  assert.match((await error(() => w.sendBytes(Buffer.alloc(4), 3, 5))).message, /size must be an integer in 0\.\.1/);
+  r.close();
+  w.close();
+});
+
+test('poll: at once by default, waits with a timeout, true for pending data and for EOF', async () => {
+  const [a, b] = pipe(true);
+  assert.is(await a.poll(), false);
+  assert.is(a.pollSync(), false);
+  const t0 = Date.now();
+  assert.is(await a.poll(50), false);
+  assert.ok(Date.now() - t0 >= 45);
+  setTimeout(() => void b.send('x'), 30);
+  assert.is(await a.poll(null), true);
+  assert.is(a.pollSync(), true);
+  assert.is(await a.recv(), 'x');
+  b.close();
+  assert.is(await a.poll(1000), true, 'EOF is something to read');
+  assert.instance(await error(() => a.recv()), EOFError);
+  a.close();
+});
+
+test('EOF: after the other end closes, the data sent before comes first, then EOFError, again and again', async () => {
+  const [r, w] = pipe(false);
+  for (let i = 0; i < 300; i++) void w.send(i); // beyond the channel's capacity: some wait
+  w.close();
+  for (let i = 0; i < 300; i++) assert.is(await r.recv(), i);
+  const e = await error(() => r.recv());
+  assert.instance(e, EOFError);
+  assert.is(e.code, 'DRAGON_ERR_EOF');
+  assert.is(e.name, 'EOFError');
+  assert.is((await error(() => r.recvSync())).code, 'DRAGON_ERR_EOF');
+  assert.is((await error(() => r.recvBytes())).code, 'DRAGON_ERR_EOF');
+  r.close();
+});
+
+test('EOF waits for every handle of the end: a second handle keeps it open', async () => {
+  const [r, w] = pipe(false);
+  const w2 = Connection.attach(w.serialize());
+  w.close();
+  await w2.send('still open');
+  assert.is(await r.recv(), 'still open');
+  assert.is(await r.poll(30), false);
+  w2.close();
+  assert.instance(await error(() => r.recv({ timeout: 5000 })), EOFError);
+  r.close();
+});
+
+test('close is idempotent; a closed handle refuses work with DRAGON_ERR_CLOSED', async () => {
+  const [a] = pipe(true);
+  a.close();
+  a.close();
+  assert.ok(a.closed);
+  assert.is((await error(() => a.send(1))).code, 'DRAGON_ERR_CLOSED');
+  assert.is((await error(() => a.recv())).code, 'DRAGON_ERR_CLOSED');
+  assert.throws(() => new Connection(), /come from Pipe\(\)/);
+});
+
+test('the creator frees the pipe when both of its ends are disposed of; close() alone frees nothing', async () => {
+  const before = pool.stats().numAllocs;
+  const [c, d] = Pipe(true, { pool });
+  const during = pool.stats().numAllocs;
+  c.close();
+  d.close();
+  assert.is(pool.stats().numAllocs, during, 'close() keeps the parts (other processes may hold ends)');
+  c[Symbol.dispose]();
+  d[Symbol.dispose]();
+  assert.is(pool.stats().numAllocs, before);
+});
+
+test('a Connection travels through a queue and works on arrival', async () => {
+  const [a, b] = pipe(true);
+  const carrier = new Queue<unknown>({ pool });
+  await carrier.put({ end: b });
+  const { end } = (await carrier.get()) as { end: Connection };
+  assert.instance(end, Connection);
+  b.close();
+  await end.send('via queue');
+  assert.is(await a.recv(), 'via queue');
+  end.close();
+  assert.instance(await error(() => a.recv({ timeout: 5000 })), EOFError);
+  a.close();
+  carrier.destroy();
+});
+
+test('(free the pool)', () => {
+  for (const c of pipes) c.destroy();
+  pool.destroy();
+});
+
+let head: HeadRun;
+test('across processes (one run-time)', async () => {
+  head = await runHead('pipe');
+  await head.clean();
+});
+
+test('duplex with a child: 50 echoes, then the head closes and the child sees EOF', () => {
+  const r = head.result('duplex-echo-then-eof');
+  assert.ok(r.ok);
+  assert.is(r.r.n, 50);
+  assert.equal([r.r.name, r.r.code], ['EOFError', 'DRAGON_ERR_EOF']);
+  assert.is(r.code, 0);
+});
+
+for (const how of ['after-close', 'at-exit']) {
+  test(`one-way from a child: 200 values and bytes, then EOF (${how === 'at-exit' ? 'the child returns without close' : 'the child closes'})`, () => {
+    const r = head.result(`oneway-eof-${how}`);
+    assert.ok(r.inOrder);
+    assert.equal(r.bytes, ['hello bytes', '1,2,3']);
+    assert.equal(r.eof, { name: 'EOFError', code: 'DRAGON_ERR_EOF' });
+    assert.is(r.pollAfterEof, true);
+    assert.is(r.again, 'DRAGON_ERR_EOF');
+    assert.is(r.code, 0);
+  });
+}
+
+test('the wrong ends in a child throw', () => {
+  const r = head.result('wrong-end-in-child');
+  assert.equal(r.codes, ['DRAGON_ERR_NOT_WRITABLE', 'DRAGON_ERR_NOT_READABLE', 'DRAGON_ERR_NOT_WRITABLE', 'DRAGON_ERR_NOT_READABLE']);
+  assert.is(r.code, 0);
+});
+
+test('poll in the head waits for a child\'s late send', () => {
+  const r = head.result('poll');
+  assert.equal([r.before, r.beforeSync, r.soon, r.v, r.code], [false, false, true, 'late', 0]);
+  assert.ok(r.waited >= 100, `poll waited ${r.waited} ms`);
+});
+
+test.run();
