@@ -4,7 +4,9 @@
 // so an object outlives the process that created it and every process of
 // the node can attach it. Outside one (plain `node`): a pool private to
 // this process, created on first use and destroyed when the process exits,
-// so a single-process script can still use the API.
+// so a single-process script (threads of work in one process, or tests)
+// can still use the API.
+import { rmSync } from 'node:fs';
 import { runtimeEnv } from '../api/runtime-env.js';
 import { MemoryPool } from '../core/pool.js';
 
@@ -17,12 +19,20 @@ export function defaultPool(): MemoryPool {
   const env = runtimeEnv();
   if (env) return (pool = MemoryPool.attach(env.defaultPool));
   const own = MemoryPool.create({ bytes: Number(process.env.DRAGON_PRIVATE_POOL_BYTES) || PRIVATE_POOL_BYTES });
-  process.once('exit', () => {
-    try {
-      own.destroy();
-    } catch {
-      // already gone: nothing to clean
-    }
-  });
+  const segment = `/dev/shm/${own.name}`;
+  // The process is ending: its queues and locks go with it, so the segment
+  // goes even while objects in it are still open here (destroy() would
+  // refuse then). Nothing else can have attached it: no run-time, no
+  // children of ours that could.
+  const remove = () => rmSync(segment, { force: true });
+  process.once('exit', remove);
+  // A signal's default action skips 'exit': remove the segment, then die of
+  // the same signal, unless the script handles that signal itself.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      remove();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
   return (pool = own);
 }
