@@ -1,4 +1,4 @@
-// Question 12: what do a Queue round trip and one-way Queue throughput of
+// Question 14: what do a Queue round trip and one-way Queue throughput of
 // small objects cost between two Node processes, compared with Node's own
 // messaging and with Python's multiprocessing.Queue, measured in the same
 // run?

@@ -48,6 +48,41 @@ test('unbounded: put never waits, items beyond the channel wait in order in this
   assert.ok(q.empty());
 });
 
+test('unbounded: puts refill the channel from the waiting items without the event loop turning', async () => {
+  const q = queue<number>();
+  const n = QUEUE_CAPACITY * 3;
+  let next = 0;
+  for (; next < n; next++) q.putNowait(next);
+  // all synchronous from here: no pump runs, the puts move the waiting items
+  let got = 0;
+  for (let round = 0; round < 8; round++) {
+    for (let i = 0; i < QUEUE_CAPACITY / 2; i++) assert.is(q.getNowait(), got++);
+    for (let i = 0; i < 20; i++) q.putNowait(next++);
+  }
+  assert.is(q.qsize(), next - got);
+  // the rest, with the event loop turning (the pump moves what is left)
+  while (got < next) assert.is(await q.get({ timeout: 5000 }), got++);
+  await q.joinThread();
+  assert.ok(q.empty());
+});
+
+test('unbounded: the pump lets go once puts moved every waiting item themselves', async () => {
+  const q = queue<number>();
+  let next = 0;
+  for (; next < QUEUE_CAPACITY + 10; next++) q.putNowait(next);
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 5)); // the pump waits for room now
+  let got = 0;
+  // make room, then put until the queue holds exactly a channel's worth:
+  // a put moves the waiting items (a few puts may skip the attempt) and the
+  // channel ends full with nothing waiting here
+  for (let i = 0; i < 40; i++) assert.is(q.getNowait(), got++);
+  while (q.qsize() < QUEUE_CAPACITY) q.putNowait(next++);
+  const flushed = await Promise.race([q.joinThread().then(() => true), new Promise((r) => setTimeout(() => r(false), 2000))]);
+  assert.ok(flushed, 'joinThread resolved with the channel full and nothing waiting');
+  while (got < next) assert.is(q.getNowait(), got++);
+});
+
 test('sync variants: putSync/getSync, order kept with async puts', () => {
   const q = queue<number>(4);
   q.putSync(1);

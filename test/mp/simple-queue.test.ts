@@ -40,9 +40,39 @@ test('close(): put/get throw DRAGON_ERR_CLOSED', async () => {
       assert.unreachable();
     } catch (err) {
       assert.is((err as { code?: string }).code, 'DRAGON_ERR_CLOSED');
+      // named as what the user holds, not the Queue underneath
+      assert.match((err as Error).message, /^SimpleQueue\.(put|get|putSync|getSync)\b/);
+      assert.not.match((err as Error).message, /\bQueue\./);
     }
   }
   q.destroy();
+});
+
+test('errors name SimpleQueue: Empty on a timeout, closed after destroy, attached handles too', async () => {
+  const q = new SimpleQueue<number>({ pool });
+  try {
+    await q.get({ timeout: 10 });
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /^SimpleQueue\.get: /);
+  }
+  const h = SimpleQueue.attach<number>(q.serialize());
+  h.close();
+  try {
+    h.putSync(1);
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /^SimpleQueue\.putSync\b/);
+  }
+  h.detach();
+  q.destroy();
+  try {
+    q.empty();
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /SimpleQueue\.empty/);
+    assert.not.match((err as Error).message, /\bQueue\./);
+  }
 });
 
 test('travels as a SimpleQueue (not a Queue) and attaches', async () => {

@@ -238,6 +238,31 @@ export class Channel implements Disposable {
   }
 
   /**
+   * @internal One send attempt that never waits, for a channel of this node:
+   * false when the channel is full (no error is built: a full channel is
+   * the common case of a producer running ahead). The value is encoded
+   * into `encoded` either way, so a caller that keeps it on false takes
+   * those bytes instead of encoding it again.
+   */
+  trySendSync(value: unknown, op: string): boolean {
+    this.#live(op);
+    encode(value, op);
+    const rc = encoded.buf === scratch ? native.channelSendAt(this.#ptr, scratchAddr, encoded.len, 0) : native.channelSend(this.#ptr, encoded.buf, encoded.len, 0);
+    if (rc === Status.OK) return true;
+    if (rc === Status.TIMEOUT) return false;
+    throw Errors.native(op, rc, `${encoded.len} bytes`);
+  }
+
+  /** @internal trySendSync() for bytes already encoded (or raw): false when the channel is full. */
+  trySendBytesSync(bytes: Uint8Array, op: string): boolean {
+    this.#live(op);
+    const rc = native.channelSend(this.#ptr, bytes, bytes.length, 0);
+    if (rc === Status.OK) return true;
+    if (rc === Status.TIMEOUT) return false;
+    throw Errors.native(op, rc, `${bytes.length} bytes`);
+  }
+
+  /**
    * Zero-copy send: hands an allocation of this channel's pool to the
    * receiver (who gets it as a large message). The allocation handle is
    * spent on success. Sync only: the allocation is the caller's until then.

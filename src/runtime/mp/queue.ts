@@ -6,10 +6,13 @@
 //   maxsize <= 0 / absent: unbounded, as in Python, where put() never
 //     blocks (a feeder thread buffers). The channel has a fixed capacity
 //     (QUEUE_CAPACITY); when it is full, put() keeps the encoded item in a
-//     FIFO of this handle and an async pump moves it to the channel as room
-//     appears. While the pump has items the event loop stays alive (the
-//     pending channel send holds it), like Python joining its feeder thread
-//     at exit. Items of one handle arrive in the order they were put.
+//     FIFO of this handle. Each later put() first moves waiting items into
+//     the channel while it has room (synchronously: a producer putting in a
+//     loop without turning the event loop keeps the channel fed), and an
+//     async pump, started when the event loop turns, moves the rest as room
+//     appears. While the pump has items the event loop stays alive (its
+//     wait for room holds it), like Python joining its feeder thread at
+//     exit. Items of one handle arrive in the order they were put.
 import { Channel } from '../core/channel.js';
 import { encode, encoded, registerTransferable } from '../core/codec.js';
 import { Errors, type DragonError } from '../core/errors.js';
@@ -42,6 +45,8 @@ const BLOCK_BYTES = 1024;
 /** A bounded queue's slots take at most this much of the pool (blocks shrink for a large maxsize). */
 const MAX_SLOT_BYTES = 4 << 20;
 const KIND = 40;
+/** At most this many puts go by without a flush attempt while the channel stays full. */
+const MAX_SKIP = 16;
 const ZERO: WaitOptions = { timeout: 0 };
 const DONE: Promise<void> = Promise.resolve();
 const TIMEOUT = 'DRAGON_ERR_TIMEOUT';
@@ -78,6 +83,11 @@ export class Queue<T = unknown> implements Disposable {
   #head = 0;
   #pump: Promise<void> | undefined;
   #pumping = false;
+  /** Puts left before the next flush attempt: a full channel is tried less and less often (up to every MAX_SKIP-th put). */
+  #skip = 0;
+  #skipNext = 0;
+  /** Aborts the pump's wait for room once puts emptied the FIFO by themselves. */
+  #pumpWait: AbortController | undefined;
   #feedError: unknown;
   /** @internal What the error messages call it. */
   protected readonly what: string = 'Queue';
@@ -167,50 +177,107 @@ export class Queue<T = unknown> implements Disposable {
 
   // An unbounded put: straight into the channel when nothing of this handle
   // waits and there is room; else behind the items waiting in the FIFO.
+  // Every put first moves waiting items into the channel while it has room
+  // (synchronously: a producer that puts in a loop without turning the
+  // event loop keeps the channel fed, as Python's feeder thread does).
   #feed(item: T, op: string): void {
     if (this.#feedError !== undefined) throw this.#feedError;
-    if (this.#head === this.#fifo.length && this.channel.remoteNode === undefined) {
-      try {
-        this.channel.sendSync(item, ZERO);
-        return;
-      } catch (err) {
-        if ((err as DragonError).code !== TIMEOUT) throw err;
-        // Full: sendSync encoded the item into `encoded` and failed without
-        // touching it, so take those bytes (encoding again would serialize
-        // the Dragon objects in it twice).
+    const ch = this.channel;
+    if (ch.remoteNode === undefined) {
+      if (this.#head < this.#fifo.length) {
+        if (this.#skip > 0) this.#skip--;
+        else {
+          try {
+            this.#flush(op);
+          } catch (err) {
+            // the channel is gone: the items waiting cannot be delivered
+            this.#feedError = err;
+            throw err;
+          }
+        }
+      }
+      if (this.#head === this.#fifo.length) {
+        if (ch.trySendSync(item, op)) return;
+        // Full: the item is encoded in `encoded`; take those bytes (encoding
+        // again would serialize the Dragon objects in it twice).
         this.#fifo.push(copyEncoded());
+      } else {
+        this.#fifo.push(encodeCopy(item, op));
       }
     } else {
       this.#fifo.push(encodeCopy(item, op));
     }
     if (!this.#pumping) {
-      // (#runPump may finish before it returns: the flag, not the promise, says whether it runs)
+      // The pump starts once the event loop turns: a producer putting in a
+      // loop flushes by itself, and a put() never spins on a full channel.
+      // (The flag, not the promise, says whether it runs.)
       this.#pumping = true;
       this.#pump = this.#runPump();
     }
   }
 
-  async #runPump(): Promise<void> {
+  // Moves waiting items into a local channel while it has room (sync: no
+  // await between the attempt and the FIFO update, so an item is sent once).
+  // A flush that finds the channel still full makes the puts after it wait
+  // longer before trying again (each try is a native call).
+  #flush(op: string): void {
     const ch = this.channel;
     const fifo = this.#fifo;
-    // a local channel's fill level is known here: send at once while there
-    // is room (the item counts as sent the moment it is), wait only when full
-    const cap = ch.remoteNode === undefined ? ch.capacity : 0;
-    while (this.#head < fifo.length) {
-      const bytes = fifo[this.#head]!;
+    const from = this.#head;
+    let head = from;
+    while (head < fifo.length && ch.trySendBytesSync(fifo[head]!, op)) fifo[head++] = undefined;
+    if (head === from) {
+      this.#skipNext = this.#skipNext === 0 ? 1 : Math.min(MAX_SKIP, this.#skipNext * 2);
+      this.#skip = this.#skipNext;
+    } else {
+      this.#skipNext = 0;
+    }
+    if (head === fifo.length) {
+      fifo.length = 0;
+      head = 0;
+      // nothing left for the pump: it stops waiting (and holding the event loop)
+      this.#pumpWait?.abort();
+    } else if (head > 1024 && head * 2 > fifo.length) {
+      fifo.splice(0, head);
+      head = 0;
+    }
+    this.#head = head;
+  }
+
+  async #runPump(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const ch = this.channel;
+    const fifo = this.#fifo;
+    const local = ch.remoteNode === undefined;
+    while (this.#head < fifo.length && this.#state === 'open') {
       try {
-        // the bytes are an encoded value: the receiver's recv() decodes them
-        if (cap === 0 || ch.count() >= cap || !trySendBytes(ch, bytes)) await ch.sendBytes(bytes);
+        if (local) {
+          this.#flush(`${this.what}.put`);
+          // the channel is full: wait for room (puts meanwhile flush too)
+          if (this.#head < fifo.length) {
+            const wait = (this.#pumpWait = new AbortController());
+            try {
+              await ch.poll(Channel.POLL_OUT, { signal: wait.signal });
+            } catch (err) {
+              if (!wait.signal.aborted) throw err;
+            } finally {
+              this.#pumpWait = undefined;
+            }
+          }
+        } else {
+          // the bytes are an encoded value: the receiver's recv() decodes them
+          await ch.sendBytes(fifo[this.#head]!);
+          fifo[this.#head++] = undefined;
+          if (this.#head > 1024 && this.#head * 2 > fifo.length) {
+            fifo.splice(0, this.#head);
+            this.#head = 0;
+          }
+        }
       } catch (err) {
         // the channel is gone (destroyed, detached, its node lost): the
         // items left cannot be delivered; the next put() says why
         if (this.#state === 'open') this.#feedError = err;
         break;
-      }
-      fifo[this.#head++] = undefined;
-      if (this.#head > 1024 && this.#head * 2 > fifo.length) {
-        fifo.splice(0, this.#head);
-        this.#head = 0;
       }
     }
     fifo.length = 0;
@@ -267,7 +334,8 @@ export class Queue<T = unknown> implements Disposable {
   }
 
   empty(): boolean {
-    return this.qsize() === 0;
+    this.#live('empty');
+    return this.channel.count() + (this.#fifo.length - this.#head) === 0;
   }
 
   /** Whether a bounded queue is at maxsize (an unbounded one is never full). */
@@ -351,17 +419,6 @@ export class Queue<T = unknown> implements Disposable {
   #empty(err: unknown, op: string, timeout: number | undefined): unknown {
     if ((err as DragonError)?.code !== TIMEOUT) return err;
     return Errors.queueEmpty(op, timeoutMs(op, timeout));
-  }
-}
-
-// One send attempt without waiting: false when the channel is full.
-function trySendBytes(ch: Channel, bytes: Uint8Array): boolean {
-  try {
-    ch.sendBytesSync(bytes, ZERO);
-    return true;
-  } catch (err) {
-    if ((err as DragonError).code === TIMEOUT) return false;
-    throw err;
   }
 }
 

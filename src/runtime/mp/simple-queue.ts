@@ -15,18 +15,23 @@ export interface SimpleQueueOptions {
 
 let attaching: Queue<unknown> | undefined;
 
+// The Queue underneath, under this name in its error messages.
+class SimpleQueueCore<T> extends Queue<T> {
+  protected override readonly what: string = 'SimpleQueue';
+}
+
 export class SimpleQueue<T = unknown> implements Disposable {
   readonly #q: Queue<T>;
 
   constructor(options?: SimpleQueueOptions) {
     const q = attaching;
     attaching = undefined;
-    this.#q = (q as Queue<T> | undefined) ?? new Queue<T>({ pool: options?.pool });
+    this.#q = (q as Queue<T> | undefined) ?? new SimpleQueueCore<T>({ pool: options?.pool });
   }
 
   static attach<T = unknown>(desc: Uint8Array): SimpleQueue<T> {
     const parts = attachParts(desc, KIND, 'SimpleQueue', 'SimpleQueue.attach');
-    attaching = withParts({ channel: parts.channel, maxsize: 0 }, () => new Queue<unknown>());
+    attaching = withParts({ channel: parts.channel, maxsize: 0 }, () => new SimpleQueueCore<unknown>());
     return new SimpleQueue<T>();
   }
 
