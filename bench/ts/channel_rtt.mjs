@@ -9,7 +9,7 @@
 //   - baselines: child_process.fork IPC with 'json' and 'advanced'
 //     serialization, and worker_threads postMessage, all with the same
 //     small object.
-import { SYNC_TIMEOUT_MS, forkPeer, guardPool, header, line, loadDragon, main, medianRatio, note, nowNs, parseArgs, ratio, stats, target, workerPeer } from './lib.mjs';
+import { SYNC_TIMEOUT_MS, echoRtt, forkPeer, guardPool, header, line, loadDragon, main, medianRatio, note, nowNs, parseArgs, ratio, stats, target, workerPeer } from './lib.mjs';
 
 const STOP = 0xff;
 const T = { timeout: SYNC_TIMEOUT_MS };
@@ -104,33 +104,17 @@ main(async () => {
   }
 
   // Node's own messaging: send, wait for the echo, repeat.
-  async function nodeEcho(peer) {
-    const start = nowNs();
-    let t0 = 0;
-    let n = 0;
-    for (let i = 0; ; i++) {
-      peer.send(SMALL_OBJECT);
-      const r = await peer.next();
-      if (r.id !== SMALL_OBJECT.id) throw new Error(`${peer.kind} echo: corrupt reply`);
-      if (t0) n++;
-      if ((i & 15) === 0) {
-        const now = nowNs();
-        if (!t0 && now - start >= warmNs) t0 = now;
-        else if (t0 && now - t0 >= runNs) return (now - t0) / 1e3 / n;
-      }
-    }
-  }
 
   const r = { sync: [], asyncBytes: [], asyncValue: [], json: [], adv: [], worker: [] };
   header('ts channel_rtt', 'round trip between two Node processes', o, reps);
   // Interleaved: every repetition measures each variant back to back.
   for (let i = 0; i < reps; i++) {
     r.sync.push(await dragonSync());
-    r.json.push(await nodeEcho(jsonPeer));
+    r.json.push(await echoRtt(jsonPeer, SMALL_OBJECT, warmNs, runNs));
     r.asyncBytes.push(await dragonAsync('asyncBytes'));
-    r.adv.push(await nodeEcho(advPeer));
+    r.adv.push(await echoRtt(advPeer, SMALL_OBJECT, warmNs, runNs));
     r.asyncValue.push(await dragonAsync('asyncValue'));
-    r.worker.push(await nodeEcho(worker));
+    r.worker.push(await echoRtt(worker, SMALL_OBJECT, warmNs, runNs));
   }
 
   line('child_process IPC json, small object (base)', stats(r.json), 'us RTT');

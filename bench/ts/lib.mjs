@@ -77,6 +77,27 @@ export function target(what, met) {
 
 // Median of per-repetition ratios: each ratio compares two figures taken
 // back to back, under the same placement and the same neighbours.
+/**
+ * Round trip (µs) of `object` through a Node peer (forkPeer/workerPeer) that
+ * echoes it back: warm for warmNs, then time for runNs.
+ */
+export async function echoRtt(peer, object, warmNs, runNs) {
+  const start = nowNs();
+  let t0 = 0;
+  let n = 0;
+  for (let i = 0; ; i++) {
+    peer.send(object);
+    const r = await peer.next();
+    if (r.id !== object.id) throw new Error(`${peer.kind} echo: corrupt reply`);
+    if (t0) n++;
+    if ((i & 15) === 0) {
+      const now = nowNs();
+      if (!t0 && now - start >= warmNs) t0 = now;
+      else if (t0 && now - t0 >= runNs) return (now - t0) / 1e3 / n;
+    }
+  }
+}
+
 export const medianRatio = (a, b) => stats(a.map((x, i) => x / b[i])).median;
 
 // A peer speaking to us over a message port (child IPC or worker): replies

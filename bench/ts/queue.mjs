@@ -18,7 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { forkPeer, guardPool, header, line, loadDragon, main, medianRatio, note, nowNs, parseArgs, ratio, stats, target, workerPeer } from './lib.mjs';
+import { echoRtt, forkPeer, guardPool, header, line, loadDragon, main, medianRatio, note, nowNs, parseArgs, ratio, stats, target, workerPeer } from './lib.mjs';
 
 const SMALL_OBJECT = { id: 12345, op: 'task', args: [1, 2, 3], ok: true };
 const SELF = fileURLToPath(import.meta.url);
@@ -169,22 +169,6 @@ async function head() {
     return us;
   }
 
-  async function nodeRtt(p) {
-    const start = nowNs();
-    let t0 = 0;
-    let n = 0;
-    for (let i = 0; ; i++) {
-      p.send(SMALL_OBJECT);
-      const r = await p.next();
-      if (r.id !== 12345) throw new Error(`${p.kind} echo: corrupt reply`);
-      if (t0) n++;
-      if ((i & 15) === 0) {
-        const now = nowNs();
-        if (!t0 && now - start >= warmNs) t0 = now;
-        else if (t0 && now - t0 >= runNs) return (now - t0) / 1e3 / n;
-      }
-    }
-  }
 
   async function queueThroughput() {
     await call({ cmd: 'sink', q: 't' });
@@ -213,8 +197,8 @@ async function head() {
   for (let i = 0; i < reps; i++) {
     progress(`repetition ${i + 1}`);
     r.qRtt.push(await queueRtt());
-    r.ipcRtt.push(await nodeRtt(ipc));
-    r.wRtt.push(await nodeRtt(worker));
+    r.ipcRtt.push(await echoRtt(ipc, SMALL_OBJECT, warmNs, runNs));
+    r.wRtt.push(await echoRtt(worker, SMALL_OBJECT, warmNs, runNs));
     progress('throughput');
     r.qTp.push(await queueThroughput());
     r.ipcTp.push(await nodeThroughput(ipc));
