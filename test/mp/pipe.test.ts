@@ -2,7 +2,7 @@
 // once the other end closed (after its data), wrong-end errors, in this
 // process and with the other end in a child process.
 import * as assert from 'uvu/assert';
-import { Connection, EOFError, MemoryPool, Pipe, Queue } from '../../src/index.js';
+import { BufferTooShort, Connection, EOFError, MemoryPool, Pipe, Queue } from '../../src/index.js';
 import { suite } from '../helpers/suite.js';
 import { runHead, type HeadRun } from './helpers/head.js';
 
@@ -76,6 +76,53 @@ test('bytes: sendBytes with offset and size, recvBytes, recvBytesInto; recv() of
   assert.match((await error(() => w.sendBytes(Buffer.alloc(4), 3, 5))).message, /size must be an integer in 0\.\.1/);
   r.close();
   w.close();
+});
+
+test('recvBytesInto: any ArrayBufferView, offset in bytes (Python: recv_bytes_into(buffer, offset)); bad offsets refused before receiving', async () => {
+  const [r, w] = pipe(false);
+  w.sendBytesSync(Buffer.from([1, 2, 3, 4]));
+  w.sendBytesSync(Buffer.from([5, 6, 7, 8]));
+  w.sendBytesSync(Buffer.from([9, 10]));
+  const u32 = new Uint32Array(4);
+  assert.is(await r.recvBytesInto(u32, 4), 4);
+  assert.equal([...new Uint8Array(u32.buffer, 4, 4)], [1, 2, 3, 4]);
+  const dv = new DataView(new ArrayBuffer(16), 8, 8); // a view with its own byteOffset
+  assert.is(r.recvBytesIntoSync(dv, 2), 4);
+  assert.equal([...new Uint8Array(dv.buffer, 10, 4)], [5, 6, 7, 8]);
+  for (const bad of [-1, 17, 1.5]) {
+    const e = await error(() => r.recvBytesInto(u32, bad));
+    assert.is(e.code, 'DRAGON_ERR_INVALID_ARGUMENT');
+    assert.match(e.message, /offset must be an integer in 0\.\.16/);
+  }
+  assert.is((await error(() => r.recvBytesInto([1, 2] as never))).code, 'DRAGON_ERR_INVALID_ARGUMENT');
+  assert.is(await r.recvBytesInto(new ArrayBuffer(2)), 2, 'the bad calls took nothing');
+  r.close();
+  w.close();
+});
+
+test('recvBytesInto with a buffer too short: BufferTooShort carrying the size and the message, which stays queued', async () => {
+  const [r, w] = pipe(false);
+  w.sendBytesSync(Buffer.from('twelve bytes'));
+  w.sendBytesSync(Buffer.from('next'));
+  const small = new Uint8Array(8);
+  const e = await error(() => r.recvBytesInto(small, 2));
+  assert.instance(e, BufferTooShort);
+  assert.equal([e.name, e.code, e.size], ['BufferTooShort', 'DRAGON_ERR_BUFFER_TOO_SMALL', 12]);
+  assert.is(Buffer.from(e.bytes).toString(), 'twelve bytes');
+  assert.match(e.message, /the message has 12 bytes and the buffer room for 6 from offset 2.*stays queued/);
+  assert.equal([...small], [0, 0, 0, 0, 0, 0, 0, 0], 'nothing written');
+  assert.is(r.pollSync(), true);
+  assert.is((await error(() => r.recvBytesIntoSync(small))).size, 12, 'still first in line');
+  const big = Buffer.alloc(12);
+  assert.is(await r.recvBytesInto(big), 12);
+  assert.is(big.toString(), 'twelve bytes');
+  assert.is((await r.recvBytes()).toString(), 'next');
+  w.sendBytesSync(Buffer.from('again'));
+  await error(() => r.recvBytesInto(small, 6));
+  assert.is((await r.recv<Buffer>()).toString(), 'again', 'recv() takes it too');
+  w.close();
+  assert.instance(await error(() => r.recvBytesInto(big)), EOFError);
+  r.close();
 });
 
 test('poll: at once by default, waits with a timeout, true for pending data and for EOF', async () => {

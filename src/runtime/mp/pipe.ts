@@ -95,6 +95,8 @@ export class Connection implements Disposable {
   #closed = false;
   #disposed = false;
   #eof = false;
+  /** A message recvBytesInto() could not fit: first in line for the next receive here. */
+  #held: Buffer | undefined;
   /** The last async send: EOF goes after it. */
   #lastSend: Promise<void> | undefined;
 
@@ -205,6 +207,8 @@ export class Connection implements Disposable {
     const op = 'Connection.recv';
     let input: Channel;
     try {
+      const held = this.#takeHeld(op);
+      if (held) return Promise.resolve(held as T);
       input = this.#reader(op);
     } catch (err) {
       return Promise.reject(err);
@@ -214,6 +218,8 @@ export class Connection implements Disposable {
 
   recvSync<T = unknown>(options?: { timeout?: number }): T {
     const op = 'Connection.recvSync';
+    const held = this.#takeHeld(op);
+    if (held) return held as T;
     return this.#value(this.#reader(op).recvSync<T>(options), op);
   }
 
@@ -222,6 +228,8 @@ export class Connection implements Disposable {
     const op = 'Connection.recvBytes';
     let input: Channel;
     try {
+      const held = this.#takeHeld(op);
+      if (held) return Promise.resolve(held);
       input = this.#reader(op);
     } catch (err) {
       return Promise.reject(err);
@@ -231,19 +239,45 @@ export class Connection implements Disposable {
 
   recvBytesSync(options?: { timeout?: number }): Buffer {
     const op = 'Connection.recvBytesSync';
-    return this.#bytes(this.#reader(op).recvBytesSync(options), op);
+    return this.#takeHeld(op) ?? this.#bytes(this.#reader(op).recvBytesSync(options), op);
   }
 
-  /** Receives a sendBytes() message into `buf` from `offset`; resolves to its length. A message that does not fit is lost, with an error. */
-  async recvBytesInto(buf: Uint8Array, offset = 0, options?: WaitOptions): Promise<number> {
+  /**
+   * Python's recv_bytes_into(buffer, offset): receives a sendBytes() message
+   * into `buf` (any typed array, DataView or ArrayBuffer) from byte `offset`;
+   * resolves to its length in bytes. A message that does not fit stays
+   * first in line and the call throws BufferTooShort (its `bytes` is the
+   * message, its `size` the length).
+   */
+  async recvBytesInto(buf: ArrayBufferView | ArrayBuffer, offset = 0, options?: WaitOptions): Promise<number> {
     const op = 'Connection.recvBytesInto';
-    if (!(buf instanceof Uint8Array)) throw Errors.invalidArgument(op, 'buf must be a Uint8Array or Buffer');
-    const bytes = await this.recvBytes(options);
-    if (offset < 0 || offset + bytes.length > buf.length) {
-      throw Errors.invalidArgument(op, `the message has ${bytes.length} bytes and buf has room for ${Math.max(0, buf.length - offset)} from offset ${offset}`);
+    const room = bytesView(op, buf, offset);
+    return this.#into(op, await this.recvBytes(options), room, offset);
+  }
+
+  /** recvBytesInto, blocking the thread. */
+  recvBytesIntoSync(buf: ArrayBufferView | ArrayBuffer, offset = 0, options?: { timeout?: number }): number {
+    const op = 'Connection.recvBytesIntoSync';
+    const room = bytesView(op, buf, offset);
+    return this.#into(op, this.recvBytesSync(options), room, offset);
+  }
+
+  #into(op: string, message: Buffer, room: Buffer, offset: number): number {
+    if (message.length > room.length) {
+      this.#held = message;
+      throw Errors.bufferTooShort(op, Buffer.from(message), room.length, offset);
     }
-    buf.set(bytes, offset);
-    return bytes.length;
+    room.set(message);
+    return message.length;
+  }
+
+  // The held message, taken (after the checks every receive makes).
+  #takeHeld(op: string): Buffer | undefined {
+    this.#open(op);
+    if (!this.#in) throw Errors.wrongEnd(op, 'send-only');
+    const held = this.#held;
+    this.#held = undefined;
+    return held;
   }
 
   /**
@@ -255,6 +289,7 @@ export class Connection implements Disposable {
     const op = 'Connection.poll';
     if (this.#eof && !this.#closed) return true;
     const input = this.#reader(op);
+    if (this.#held) return true;
     if (timeout === undefined || timeout === 0) return input.pollSync(Channel.POLL_IN, ZERO) !== 0;
     try {
       await input.poll(Channel.POLL_IN, { timeout: timeout ?? undefined });
@@ -268,6 +303,7 @@ export class Connection implements Disposable {
   pollSync(timeout?: number | null): boolean {
     if (this.#eof && !this.#closed) return true;
     const input = this.#reader('Connection.pollSync');
+    if (this.#held) return true;
     return input.pollSync(Channel.POLL_IN, { timeout: timeout === null ? undefined : timeout ?? 0 }) !== 0;
   }
 
