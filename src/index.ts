@@ -45,4 +45,4 @@ export { Queue, QUEUE_CAPACITY, type QueueOptions, type QueueWaitOptions } from 
 export { JoinableQueue } from './runtime/mp/joinable-queue.js';
 export { SimpleQueue, type SimpleQueueOptions } from './runtime/mp/simple-queue.js';
 export { Pipe, Connection, type PipeOptions } from './runtime/mp/pipe.js';
-export { Empty, Full, EOFError, BufferTooShort } from './runtime/core/errors.js';
+export { Empty, Full, EOFError, BufferTooShort, BrokenPipeError } from './runtime/core/errors.js';

@@ -2,7 +2,7 @@
 // once the other end closed (after its data), wrong-end errors, in this
 // process and with the other end in a child process.
 import * as assert from 'uvu/assert';
-import { BufferTooShort, Connection, EOFError, MemoryPool, Pipe, Queue } from '../../src/index.js';
+import { BrokenPipeError, BufferTooShort, Connection, EOFError, MemoryPool, Pipe, Queue } from '../../src/index.js';
 import { suite } from '../helpers/suite.js';
 import { runHead, type HeadRun } from './helpers/head.js';
 
@@ -125,6 +125,42 @@ test('recvBytesInto with a buffer too short: BufferTooShort carrying the size an
   r.close();
 });
 
+test('send once every reading handle is closed: BrokenPipeError (DRAGON_ERR_BROKEN_PIPE, Python: BrokenPipeError), for every send form', async () => {
+  const [r, w] = pipe(false);
+  await w.send('before');
+  r.close();
+  for (const send of [() => w.send(1), () => w.sendSync(1), () => w.sendBytes(Buffer.alloc(1)), () => w.sendBytesSync(Buffer.alloc(1))]) {
+    const e = await error(send);
+    assert.instance(e, BrokenPipeError);
+    assert.equal([e.name, e.code], ['BrokenPipeError', 'DRAGON_ERR_BROKEN_PIPE']);
+    assert.match(e.message, /Connection\.send\w*: every handle of the receiving end was closed/);
+  }
+  w.close();
+});
+
+test('duplex: the end whose peer closed cannot send but still receives what the peer sent, then EOF', async () => {
+  const [a, b] = pipe(true);
+  await b.send('last words');
+  b.close();
+  assert.instance(await error(() => a.send('anyone?')), BrokenPipeError);
+  assert.is(await a.recv(), 'last words');
+  assert.instance(await error(() => a.recv()), EOFError);
+  a.close();
+});
+
+test('a reading handle serialized for another process keeps the pipe open until it closes too', async () => {
+  const [r, w] = pipe(false);
+  const desc = r.serialize();
+  r.close();
+  await w.send('for the other handle');
+  const r2 = Connection.attach(desc);
+  assert.is(await r2.recv(), 'for the other handle');
+  await w.send('still open');
+  r2.close();
+  assert.is((await error(() => w.send('no one'))).code, 'DRAGON_ERR_BROKEN_PIPE');
+  w.close();
+});
+
 test('poll: at once by default, waits with a timeout, true for pending data and for EOF', async () => {
   const [a, b] = pipe(true);
   assert.is(await a.poll(), false);
@@ -240,6 +276,14 @@ test('the wrong ends in a child throw', () => {
   const r = head.result('wrong-end-in-child');
   assert.equal(r.codes, ['DRAGON_ERR_NOT_WRITABLE', 'DRAGON_ERR_NOT_READABLE', 'DRAGON_ERR_NOT_WRITABLE', 'DRAGON_ERR_NOT_READABLE']);
   assert.is(r.code, 0);
+});
+
+test('the reading end closed in a child (close, or the child exits holding it): the head\'s send throws BrokenPipeError', () => {
+  for (const how of ['close', 'exit']) {
+    const r = head.result(`broken-pipe-${how}`);
+    assert.equal(r, { before: 'ok', got: 'hello', after: 'DRAGON_ERR_BROKEN_PIPE', afterSync: 'DRAGON_ERR_BROKEN_PIPE', code: 0 }, how);
+  }
+  assert.equal(head.result('broken-pipe-duplex-exit'), { send: 'DRAGON_ERR_BROKEN_PIPE', recv: 'bye', then: 'DRAGON_ERR_EOF', code: 0 });
 });
 
 test('poll in the head waits for a child\'s late send', () => {

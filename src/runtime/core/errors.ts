@@ -25,7 +25,9 @@ export type JsErrorCode =
   | 'DRAGON_ERR_POOL_STATE'
   | 'DRAGON_ERR_WORKER_DIED'
   | 'DRAGON_ERR_POOL_BROKEN'
-  | 'DRAGON_ERR_POOL_TERMINATED';
+  | 'DRAGON_ERR_POOL_TERMINATED'
+  // Pipe (mp/pipe.ts)
+  | 'DRAGON_ERR_BROKEN_PIPE';
 
 export interface DragonErrorOptions {
   /** Symbolic code: a libdragon name ("DRAGON_ERR_TIMEOUT") or a JsErrorCode. */
@@ -418,6 +420,11 @@ export const Errors = {
       hint: 'Receive messages of send() with recv(); recvBytes() takes what sendBytes() sent',
     });
   },
+  // send() on a Connection whose receiving end has no open handle left (Python: BrokenPipeError).
+  brokenPipe(op: string): BrokenPipeError {
+    return new BrokenPipeError(`${op}: every handle of the receiving end was closed (in every process), nobody can receive this`);
+  },
+
   // recvBytesInto() with a buffer that cannot hold the next message (Python: BufferTooShort).
   bufferTooShort(op: string, message: Buffer, room: number, offset: number): BufferTooShort {
     return new BufferTooShort(`${op}: the message has ${message.length} bytes and the buffer room for ${room} from offset ${offset}`, message);
@@ -447,6 +454,14 @@ export class EOFError extends DragonError {
   constructor(message: string) {
     super(message, { code: 'DRAGON_ERR_EOF', hint: 'Stop reading: the other end will send nothing more' });
     this.name = 'EOFError';
+  }
+}
+
+/** Connection.send() with no open handle of the receiving end left (Python's BrokenPipeError). code DRAGON_ERR_BROKEN_PIPE. */
+export class BrokenPipeError extends DragonError {
+  constructor(message: string) {
+    super(message, { code: 'DRAGON_ERR_BROKEN_PIPE', hint: 'Stop sending: the other end closed (or its process exited); keep a handle of it open while you send' });
+    this.name = 'BrokenPipeError';
   }
 }
 
