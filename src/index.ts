@@ -17,7 +17,7 @@ export type { WaitOptions } from './runtime/core/wait-queue.js';
 export { Lock, RLock, type AcquireOptions, type AnyLock } from './runtime/core/sync/lock.js';
 export { Semaphore, BoundedSemaphore, type SemaphoreOptions } from './runtime/core/sync/semaphore.js';
 export { Event } from './runtime/core/sync/event.js';
-export { Barrier, type BarrierOptions } from './runtime/core/sync/barrier.js';
+export { Barrier, type BarrierOptions, type BarrierAction } from './runtime/core/sync/barrier.js';
 export { Condition } from './runtime/core/sync/condition.js';
 export { runtimeId, processId } from './runtime/core/identity.js';
 export { libraryVersion } from './runtime/core/version.js';
