@@ -17,7 +17,7 @@ export type { WaitOptions } from './runtime/core/wait-queue.js';
 export { Lock, RLock, type AcquireOptions, type AnyLock } from './runtime/core/sync/lock.js';
 export { Semaphore, BoundedSemaphore, type SemaphoreOptions } from './runtime/core/sync/semaphore.js';
 export { Event } from './runtime/core/sync/event.js';
-export { Barrier, type BarrierOptions } from './runtime/core/sync/barrier.js';
+export { Barrier, type BarrierOptions, type BarrierAction } from './runtime/core/sync/barrier.js';
 export { Condition } from './runtime/core/sync/condition.js';
 export { runtimeId, processId } from './runtime/core/identity.js';
 export { libraryVersion } from './runtime/core/version.js';
@@ -45,4 +45,4 @@ export { Queue, QUEUE_CAPACITY, type QueueOptions, type QueueWaitOptions } from 
 export { JoinableQueue } from './runtime/mp/joinable-queue.js';
 export { SimpleQueue, type SimpleQueueOptions } from './runtime/mp/simple-queue.js';
 export { Pipe, Connection, type PipeOptions } from './runtime/mp/pipe.js';
-export { Empty, Full, EOFError } from './runtime/core/errors.js';
+export { Empty, Full, EOFError, BufferTooShort, BrokenPipeError } from './runtime/core/errors.js';

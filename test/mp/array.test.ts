@@ -68,4 +68,37 @@ test('an Array of another node attaches as a remote one; without a transport its
   far.destroy();
 });
 
+test("typecodes 'c' and 'u': elements are one-byte Buffers and one-character strings; 'u' takes a string initializer, 'c' bytes", () => {
+  using pool = MemoryPool.create({ bytes: 1 << 20 });
+  const c = new SharedArray('c', Buffer.from('hello'), { pool, lock: false });
+  assert.is(c.length, 5);
+  assert.ok(Buffer.isBuffer(c.get(0)));
+  assert.is(c.get(0).toString(), 'h');
+  c.set(-1, Buffer.from('!'));
+  assert.is(Buffer.concat(c.toArray()).toString(), 'hell!');
+  assert.is(Buffer.concat([...c]).toString(), 'hell!');
+  c.assign([0x4a], 0);
+  assert.is(Buffer.from(c.getObj()).toString(), 'Jell!');
+  assert.throws(() => new SharedArray('c', 'abc' as never, { pool }), (e: DragonError) => e.code === 'DRAGON_ERR_INVALID_ARGUMENT' && /pass a size or the initial elements/.test(e.message));
+  assert.throws(() => c.set(0, 'x' as never), (e: DragonError) => /takes one byte/.test(e.message));
+  assert.is(c.serialize()[1], 12, "typecode index of 'c' (after the 12 numeric ones)");
+
+  const u = new SharedArray('u', 'dragon 🐉', { pool, lock: false });
+  assert.is(u.length, 8, 'one element per character (code point)');
+  assert.is(u.get(-1), '🐉');
+  assert.is(u.toArray().join(''), 'dragon 🐉');
+  u.assign('DR', 0);
+  assert.is([...u].join(''), 'DRagon 🐉');
+  const zeros = new SharedArray('u', 2, { pool, lock: false });
+  assert.equal(zeros.toArray(), ['\0', '\0']);
+  zeros.destroy();
+  assert.throws(() => u.set(0, 'ab' as never), (e: DragonError) => /one-character string/.test(e.message));
+  assert.is(u.serialize()[1], 13);
+  const back = SharedArray.attach<'u'>(u.serialize());
+  assert.is(back.toArray().join(''), 'DRagon 🐉');
+  back.detach();
+  c.destroy();
+  u.destroy();
+});
+
 test.run();

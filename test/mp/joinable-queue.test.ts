@@ -94,6 +94,24 @@ test('serialize/attach: the count is shared; it travels through a queue as a Joi
   carrier.destroy();
 });
 
+test('join() does not miss a zero that lasts briefly: taskDone then an immediate put (Python: task_done notifies the joiners)', async () => {
+  const q = jqueue<number>();
+  await q.put(1);
+  const waiting = q.join({ timeout: 5000 }); // parked before the count reaches zero
+  assert.is(await q.get(), 1);
+  q.taskDone(); // zero...
+  q.putSync(2); // ...and up again before the joiner looks
+  assert.is(await waiting, true, 'join saw the zero');
+  assert.is(q.unfinishedTasks(), 1);
+  assert.is(await q.join({ timeout: 0 }), false);
+  // every joiner waiting then sees it
+  const joiners = [q.join({ timeout: 5000 }), q.join({ timeout: 5000 }), q.join({ timeout: 5000 })];
+  await q.get();
+  q.taskDone();
+  await q.put(3);
+  assert.equal(await Promise.all(joiners), [true, true, true]);
+});
+
 test('(in this process: free what it made)', () => {
   for (const q of made) if (!q.closed) q.destroy();
   pool.destroy();

@@ -2,7 +2,7 @@
 // once the other end closed (after its data), wrong-end errors, in this
 // process and with the other end in a child process.
 import * as assert from 'uvu/assert';
-import { Connection, EOFError, MemoryPool, Pipe, Queue } from '../../src/index.js';
+import { BrokenPipeError, BufferTooShort, Connection, EOFError, MemoryPool, Pipe, Queue } from '../../src/index.js';
 import { suite } from '../helpers/suite.js';
 import { runHead, type HeadRun } from './helpers/head.js';
 
@@ -75,6 +75,89 @@ test('bytes: sendBytes with offset and size, recvBytes, recvBytesInto; recv() of
   assert.match(e.message, /sent with send\(\)/);
   assert.match((await error(() => w.sendBytes(Buffer.alloc(4), 3, 5))).message, /size must be an integer in 0\.\.1/);
   r.close();
+  w.close();
+});
+
+test('recvBytesInto: any ArrayBufferView, offset in bytes (Python: recv_bytes_into(buffer, offset)); bad offsets refused before receiving', async () => {
+  const [r, w] = pipe(false);
+  w.sendBytesSync(Buffer.from([1, 2, 3, 4]));
+  w.sendBytesSync(Buffer.from([5, 6, 7, 8]));
+  w.sendBytesSync(Buffer.from([9, 10]));
+  const u32 = new Uint32Array(4);
+  assert.is(await r.recvBytesInto(u32, 4), 4);
+  assert.equal([...new Uint8Array(u32.buffer, 4, 4)], [1, 2, 3, 4]);
+  const dv = new DataView(new ArrayBuffer(16), 8, 8); // a view with its own byteOffset
+  assert.is(r.recvBytesIntoSync(dv, 2), 4);
+  assert.equal([...new Uint8Array(dv.buffer, 10, 4)], [5, 6, 7, 8]);
+  for (const bad of [-1, 17, 1.5]) {
+    const e = await error(() => r.recvBytesInto(u32, bad));
+    assert.is(e.code, 'DRAGON_ERR_INVALID_ARGUMENT');
+    assert.match(e.message, /offset must be an integer in 0\.\.16/);
+  }
+  assert.is((await error(() => r.recvBytesInto([1, 2] as never))).code, 'DRAGON_ERR_INVALID_ARGUMENT');
+  assert.is(await r.recvBytesInto(new ArrayBuffer(2)), 2, 'the bad calls took nothing');
+  r.close();
+  w.close();
+});
+
+test('recvBytesInto with a buffer too short: BufferTooShort carrying the size and the message, which stays queued', async () => {
+  const [r, w] = pipe(false);
+  w.sendBytesSync(Buffer.from('twelve bytes'));
+  w.sendBytesSync(Buffer.from('next'));
+  const small = new Uint8Array(8);
+  const e = await error(() => r.recvBytesInto(small, 2));
+  assert.instance(e, BufferTooShort);
+  assert.equal([e.name, e.code, e.size], ['BufferTooShort', 'DRAGON_ERR_BUFFER_TOO_SMALL', 12]);
+  assert.is(Buffer.from(e.bytes).toString(), 'twelve bytes');
+  assert.match(e.message, /the message has 12 bytes and the buffer room for 6 from offset 2.*stays queued/);
+  assert.equal([...small], [0, 0, 0, 0, 0, 0, 0, 0], 'nothing written');
+  assert.is(r.pollSync(), true);
+  assert.is((await error(() => r.recvBytesIntoSync(small))).size, 12, 'still first in line');
+  const big = Buffer.alloc(12);
+  assert.is(await r.recvBytesInto(big), 12);
+  assert.is(big.toString(), 'twelve bytes');
+  assert.is((await r.recvBytes()).toString(), 'next');
+  w.sendBytesSync(Buffer.from('again'));
+  await error(() => r.recvBytesInto(small, 6));
+  assert.is((await r.recv<Buffer>()).toString(), 'again', 'recv() takes it too');
+  w.close();
+  assert.instance(await error(() => r.recvBytesInto(big)), EOFError);
+  r.close();
+});
+
+test('send once every reading handle is closed: BrokenPipeError (DRAGON_ERR_BROKEN_PIPE, Python: BrokenPipeError), for every send form', async () => {
+  const [r, w] = pipe(false);
+  await w.send('before');
+  r.close();
+  for (const send of [() => w.send(1), () => w.sendSync(1), () => w.sendBytes(Buffer.alloc(1)), () => w.sendBytesSync(Buffer.alloc(1))]) {
+    const e = await error(send);
+    assert.instance(e, BrokenPipeError);
+    assert.equal([e.name, e.code], ['BrokenPipeError', 'DRAGON_ERR_BROKEN_PIPE']);
+    assert.match(e.message, /Connection\.send\w*: every handle of the receiving end was closed/);
+  }
+  w.close();
+});
+
+test('duplex: the end whose peer closed cannot send but still receives what the peer sent, then EOF', async () => {
+  const [a, b] = pipe(true);
+  await b.send('last words');
+  b.close();
+  assert.instance(await error(() => a.send('anyone?')), BrokenPipeError);
+  assert.is(await a.recv(), 'last words');
+  assert.instance(await error(() => a.recv()), EOFError);
+  a.close();
+});
+
+test('a reading handle serialized for another process keeps the pipe open until it closes too', async () => {
+  const [r, w] = pipe(false);
+  const desc = r.serialize();
+  r.close();
+  await w.send('for the other handle');
+  const r2 = Connection.attach(desc);
+  assert.is(await r2.recv(), 'for the other handle');
+  await w.send('still open');
+  r2.close();
+  assert.is((await error(() => w.send('no one'))).code, 'DRAGON_ERR_BROKEN_PIPE');
   w.close();
 });
 
@@ -193,6 +276,14 @@ test('the wrong ends in a child throw', () => {
   const r = head.result('wrong-end-in-child');
   assert.equal(r.codes, ['DRAGON_ERR_NOT_WRITABLE', 'DRAGON_ERR_NOT_READABLE', 'DRAGON_ERR_NOT_WRITABLE', 'DRAGON_ERR_NOT_READABLE']);
   assert.is(r.code, 0);
+});
+
+test('the reading end closed in a child (close, or the child exits holding it): the head\'s send throws BrokenPipeError', () => {
+  for (const how of ['close', 'exit']) {
+    const r = head.result(`broken-pipe-${how}`);
+    assert.equal(r, { before: 'ok', got: 'hello', after: 'DRAGON_ERR_BROKEN_PIPE', afterSync: 'DRAGON_ERR_BROKEN_PIPE', code: 0 }, how);
+  }
+  assert.equal(head.result('broken-pipe-duplex-exit'), { send: 'DRAGON_ERR_BROKEN_PIPE', recv: 'bye', then: 'DRAGON_ERR_EOF', code: 0 });
 });
 
 test('poll in the head waits for a child\'s late send', () => {

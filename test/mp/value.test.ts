@@ -54,4 +54,51 @@ test('a Value of another node attaches as a remote one; without a transport its 
   far.destroy();
 });
 
+const invalid = (msg: RegExp) => (e: DragonError) => e.code === 'DRAGON_ERR_INVALID_ARGUMENT' && msg.test(e.message);
+
+test("typecode 'c' (char): the value is a one-byte Buffer (Python's b'x'); it takes one byte or a byte value", () => {
+  using pool = MemoryPool.create({ bytes: 1 << 20 });
+  const c = new Value('c', Buffer.from('x'), { pool, lock: false });
+  assert.ok(Buffer.isBuffer(c.value));
+  assert.is(c.value.toString(), 'x');
+  c.value = 0x41;
+  assert.equal([...c.value], [0x41]);
+  c.value = new Uint8Array([0xff]);
+  assert.equal([...c.value], [0xff]);
+  assert.is(c.getObj().BYTES_PER_ELEMENT, 1);
+  const named = new Value('char', undefined, { pool, lock: false });
+  assert.equal([...named.value], [0], "'char' is its name; the default is b'\\x00'");
+  named.destroy();
+  for (const bad of ['x', Buffer.from('xy'), new Uint8Array(0), 256, -1, 1.5]) {
+    assert.throws(() => (c.value = bad as never), invalid(/type char \('c'\) takes one byte: a 1-byte Buffer\/Uint8Array or an integer in \[0, 255\]/));
+  }
+  assert.throws(() => new Value('c', 'x' as never, { pool }), invalid(/takes one byte/));
+  const again = Value.attach<'c'>(c.serialize());
+  assert.equal([...again.value], [0xff]);
+  assert.is(again.typecode, 'c');
+  assert.is(String(c), "Value('c', " + String(c.value) + ')');
+  again.detach();
+  c.destroy();
+});
+
+test("typecode 'u' (wchar_t): the value is a one-character string, stored in 4 bytes (Linux), any code point", () => {
+  using pool = MemoryPool.create({ bytes: 1 << 20 });
+  const u = new Value('u', 'é', { pool, lock: false });
+  assert.is(u.value, 'é');
+  u.value = '🐉';
+  assert.is(u.value, '🐉', 'a code point beyond the BMP fits a 4-byte wchar_t');
+  assert.is(u.getObj().BYTES_PER_ELEMENT, 4);
+  assert.is(u.getObj()[0], 0x1f409);
+  const named = new Value('wchar', undefined, { pool, lock: false });
+  assert.is(named.value, '\0', "'wchar' is its name; the default is '\\0'");
+  named.destroy();
+  for (const bad of ['ab', '', 65, Buffer.from('a'), '\ud800']) {
+    assert.throws(() => (u.value = bad as never), invalid(/type wchar \('u'\) takes a one-character string/));
+  }
+  const again = Value.attach<'u'>(u.serialize());
+  assert.is(again.value, '🐉');
+  again.detach();
+  u.destroy();
+});
+
 test.run();

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import type { CreateReply, JoinReply, ProcessSpec, SignalReply } from '../../../schemas/gs.js';
 import { decode } from '../core/codec.js';
 import { Errors } from '../core/errors.js';
+import { timeoutMs } from '../core/timeout.js';
 import { encodeArgs } from './args.js';
 import { GsClient } from './gs-client.js';
 import { resolveModule } from './module-url.js';
@@ -141,17 +142,15 @@ export class Process {
 
   /**
    * Waits until the process exits; resolves with its exitCode, or with null
-   * when `timeout` (ms) passed first.
+   * when `timeout` (ms) passed first (0 or less: looks once, as Python).
    */
-  async join(timeout?: number): Promise<number | null> {
+  async join(timeout?: number | null): Promise<number | null> {
     const op = 'Process.join';
+    const ms = timeoutMs(op, timeout);
     if (this.#state === 'exited') return this.#exitCode;
     if (this.#state !== 'started') throw Errors.processState(op, 'it was not started');
     if (this.#options === undefined) throw Errors.processState(op, 'a process cannot join itself');
-    if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0)) {
-      throw Errors.invalidArgument(op, `timeout must be a number of milliseconds >= 0, got ${String(timeout)}`);
-    }
-    const r = await GsClient.get(op).request<JoinReply>({ type: 'join', puid: this.#puid!, timeout: timeout ?? null }, op);
+    const r = await GsClient.get(op).request<JoinReply>({ type: 'join', puid: this.#puid!, timeout: ms === Infinity ? null : ms }, op);
     if (r.exited && this.#state === 'started') {
       this.#state = 'exited';
       children.delete(this);

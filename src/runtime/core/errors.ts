@@ -25,7 +25,9 @@ export type JsErrorCode =
   | 'DRAGON_ERR_POOL_STATE'
   | 'DRAGON_ERR_WORKER_DIED'
   | 'DRAGON_ERR_POOL_BROKEN'
-  | 'DRAGON_ERR_POOL_TERMINATED';
+  | 'DRAGON_ERR_POOL_TERMINATED'
+  // Pipe (mp/pipe.ts)
+  | 'DRAGON_ERR_BROKEN_PIPE';
 
 export interface DragonErrorOptions {
   /** Symbolic code: a libdragon name ("DRAGON_ERR_TIMEOUT") or a JsErrorCode. */
@@ -418,6 +420,15 @@ export const Errors = {
       hint: 'Receive messages of send() with recv(); recvBytes() takes what sendBytes() sent',
     });
   },
+  // send() on a Connection whose receiving end has no open handle left (Python: BrokenPipeError).
+  brokenPipe(op: string): BrokenPipeError {
+    return new BrokenPipeError(`${op}: every handle of the receiving end was closed (in every process), nobody can receive this`);
+  },
+
+  // recvBytesInto() with a buffer that cannot hold the next message (Python: BufferTooShort).
+  bufferTooShort(op: string, message: Buffer, room: number, offset: number): BufferTooShort {
+    return new BufferTooShort(`${op}: the message has ${message.length} bytes and the buffer room for ${room} from offset ${offset}`, message);
+  },
   // ---- end mp queues and pipes ------------------------------------------------
 };
 
@@ -443,6 +454,35 @@ export class EOFError extends DragonError {
   constructor(message: string) {
     super(message, { code: 'DRAGON_ERR_EOF', hint: 'Stop reading: the other end will send nothing more' });
     this.name = 'EOFError';
+  }
+}
+
+/** Connection.send() with no open handle of the receiving end left (Python's BrokenPipeError). code DRAGON_ERR_BROKEN_PIPE. */
+export class BrokenPipeError extends DragonError {
+  constructor(message: string) {
+    super(message, { code: 'DRAGON_ERR_BROKEN_PIPE', hint: 'Stop sending: the other end closed (or its process exited); keep a handle of it open while you send' });
+    this.name = 'BrokenPipeError';
+  }
+}
+
+/**
+ * Connection.recvBytesInto() got a buffer too short for the next message
+ * (Python's BufferTooShort). code DRAGON_ERR_BUFFER_TOO_SMALL. `bytes` is
+ * the whole message (Python's e.args[0]) and `size` its length; unlike
+ * Python the message also stays first in line for the next receive.
+ */
+export class BufferTooShort extends DragonError {
+  readonly size: number;
+  readonly bytes: Buffer;
+  constructor(message: string, bytes: Buffer) {
+    super(message, {
+      code: statusName(Status.BUFFER_TOO_SMALL),
+      errno: Status.BUFFER_TOO_SMALL,
+      hint: `Pass a buffer with room for ${bytes.length} bytes from the offset: the message stays queued (or take it with recvBytes())`,
+    });
+    this.name = 'BufferTooShort';
+    this.size = bytes.length;
+    this.bytes = bytes;
   }
 }
 // ---- end mp queues and pipes ---------------------------------------------------

@@ -11,12 +11,14 @@ import { Spinner } from './spinner.js';
 import { BLOCKED } from './blocked.js';
 import { Waiter } from './waiter.js';
 import { addWatch, removeWatch } from './watches.js';
+import { timeoutMs } from './timeout.js';
 
 export { BLOCKED };
+export { timeoutMs, timeoutUs } from './timeout.js';
 export type Attempt<T> = () => T | typeof BLOCKED;
 
 export interface WaitOptions {
-  /** Milliseconds; omitted or Infinity waits for ever, 0 (or less) tries once. */
+  /** Milliseconds; omitted or Infinity waits for ever, 0 or less tries once (see timeout.ts). */
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -53,21 +55,6 @@ interface Parked {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   settled: boolean;
-}
-
-/** Converts a WaitOptions timeout to milliseconds (Infinity = for ever). */
-export function timeoutMs(op: string, timeout: number | undefined): number {
-  if (timeout === undefined || timeout === null) return Infinity;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw Errors.invalidArgument(op, `timeout must be a number of milliseconds, got ${String(timeout)}`);
-  }
-  return timeout > 0 ? timeout : 0;
-}
-
-/** The C form: microseconds, -1 = for ever, 0 = try once. */
-export function timeoutUs(op: string, timeout: number | undefined): number {
-  const ms = timeoutMs(op, timeout);
-  return ms === Infinity ? -1 : Math.ceil(ms * 1000);
 }
 
 export class WaitQueue {

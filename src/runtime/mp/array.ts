@@ -20,6 +20,7 @@ import {
   attachParts,
   convert,
   createParts,
+  elementOf,
   remoteGet,
   remoteReadAll,
   remoteSet,
@@ -28,6 +29,7 @@ import {
   viewOf,
   type ElementOf,
   type Parts,
+  type SettableOf,
   type SharedOptions,
   type Typecode,
 } from './shared-memory-store.js';
@@ -43,7 +45,7 @@ export class SharedArray<C extends Typecode = Typecode> extends SharedObject<C> 
    * `new Array(typecode, sizeOrInitializer, { lock = true, pool })`: a size
    * (zero-filled) or the initial elements (an array or any iterable).
    */
-  constructor(typecode: C, sizeOrInitializer: number | Iterable<ElementOf<C> | number>, options?: SharedOptions) {
+  constructor(typecode: C, sizeOrInitializer: number | Iterable<ElementOf<C> | SettableOf<C>>, options?: SharedOptions) {
     const p = arrayParts(typecode, sizeOrInitializer, options);
     super(p, 'Array', 2, 'use get/set/toArray/assign');
     this.length = p.count;
@@ -67,15 +69,15 @@ export class SharedArray<C extends Typecode = Typecode> extends SharedObject<C> 
   get(i: number): ElementOf<C> {
     const view = this.view;
     if (view) {
-      const v = view[i];
-      if (v !== undefined) return v as ElementOf<C>;
-      return view[this.#index(i, 'Array.get')] as ElementOf<C>;
+      let v = view[i];
+      if (v === undefined) v = view[this.#index(i, 'Array.get')]!;
+      return (this.plain ? v : elementOf(this.p.type, v)) as ElementOf<C>;
     }
     const p = this.live('get');
-    return remoteGet(p, this.#index(i, 'Array.get'), 'Array.get') as ElementOf<C>;
+    return elementOf(p.type, remoteGet(p, this.#index(i, 'Array.get'), 'Array.get')) as ElementOf<C>;
   }
 
-  set(i: number, v: ElementOf<C> | number): void {
+  set(i: number, v: ElementOf<C> | SettableOf<C>): void {
     const p = this.live('set');
     const j = this.#index(i, 'Array.set');
     const x = convert(p.type, v, 'Array.set');
@@ -89,11 +91,12 @@ export class SharedArray<C extends Typecode = Typecode> extends SharedObject<C> 
     const p = this.live('toArray');
     const [s, e] = this.#range(start, end, 'Array.toArray');
     const src = this.view ? this.view.slice(s, e) : (remoteReadAll(p, 'Array.toArray', s, e) as unknown as Typed);
-    return globalThis.Array.from(src as unknown as ArrayLike<ElementOf<C>>);
+    if (this.plain) return globalThis.Array.from(src as unknown as ArrayLike<ElementOf<C>>);
+    return globalThis.Array.from(src as unknown as ArrayLike<number>, (x) => elementOf(p.type, x) as ElementOf<C>);
   }
 
   /** Writes `values` from element `start` on (Python's arr[start:start+len] = values). */
-  assign(values: Iterable<ElementOf<C> | number>, start = 0): void {
+  assign(values: Iterable<ElementOf<C> | SettableOf<C>>, start = 0): void {
     const p = this.live('assign');
     const op = 'Array.assign';
     const list = globalThis.Array.from(values as Iterable<unknown>, (v, k) => convert(p.type, v, `${op} (element ${k})`));
@@ -121,7 +124,8 @@ export class SharedArray<C extends Typecode = Typecode> extends SharedObject<C> 
     if (this.view) {
       for (let i = 0; i < this.length; i++) {
         this.live('iterate');
-        yield this.view![i] as ElementOf<C>;
+        const v = this.view![i]!;
+        yield (this.plain ? v : elementOf(this.p.type, v)) as ElementOf<C>;
       }
       return;
     }
@@ -140,14 +144,15 @@ function arrayParts(typecode: Typecode, sizeOrInitializer: unknown, options: Sha
       throw Errors.invalidArgument(op, `the size must be an integer in [0, ${MAX_ELEMENTS}], got ${sizeOrInitializer}`);
     }
     count = sizeOrInitializer;
-  } else if (sizeOrInitializer != null && typeof (sizeOrInitializer as Iterable<unknown>)[Symbol.iterator] === 'function' && typeof sizeOrInitializer !== 'string') {
+  } else if (sizeOrInitializer != null && typeof (sizeOrInitializer as Iterable<unknown>)[Symbol.iterator] === 'function' && (typeof sizeOrInitializer !== 'string' || type.kind === 'wchar')) {
     init = [];
     let i = 0;
     for (const v of sizeOrInitializer as Iterable<unknown>) init.push(convert(type, v, `${op} (element ${i++})`));
     count = init.length;
     if (count > MAX_ELEMENTS) throw Errors.invalidArgument(op, `at most ${MAX_ELEMENTS} elements`);
   } else {
-    throw Errors.invalidArgument(op, `pass a size or the initial elements (an array or iterable), got ${typeof sizeOrInitializer}`);
+    const bytes = type.kind === 'char' ? " (for 'c', bytes: e.g. Buffer.from('abc'))" : '';
+    throw Errors.invalidArgument(op, `pass a size or the initial elements (an array or iterable; a string only for 'u')${bytes}, got ${typeof sizeOrInitializer}`);
   }
   const p = createParts(type, count, options, op);
   if (init) (viewOf(p) as unknown as Typed).set(init);

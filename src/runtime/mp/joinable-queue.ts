@@ -1,22 +1,22 @@
 // JoinableQueue<T>: a Queue that counts unfinished items, as Python's
 // multiprocessing.JoinableQueue: put() counts one up before the item can be
 // seen, taskDone() counts one down, join() waits until the count is zero.
-// The count works across processes and nodes: four sync objects of the
-// queue's pool (all carried by the transport), where Python uses a
-// Semaphore and a Condition:
-//   lock   serialises "change the count + update the flag" (put, taskDone);
+// The count works across processes and nodes: sync objects of the queue's
+// pool (all carried by the transport), as Python's Semaphore and Condition:
 //   puts, dones  two Semaphores that only ever count up (release): the
 //          items put and the taskDone() calls; unfinished = puts - dones.
 //          (Not one semaphore counted down by taskDone: a semaphore unit
 //          taken by a process is given back when that process exits, the
 //          run-time's reclaim, which would undo the worker's taskDone calls.)
-//   done   an Event, set exactly while nothing is unfinished (join waits on it).
-// Without the lock a taskDone() that brought the count to zero could set
-// `done` after a concurrent put() counted up again, and join() would return
-// with an item unfinished.
+//   cond   a Condition on a Lock: the lock serialises "change the count"
+//          (put, taskDone) and join's look at it; the taskDone() that
+//          brings the count to zero notifies every joiner.
+// A joiner that was notified returns even when a put() counted up again
+// before it ran (Python's join does too): a brief zero is not missed, as it
+// would be by a flag that the next put() clears.
 import { registerTransferable } from '../core/codec.js';
 import { Errors } from '../core/errors.js';
-import { Event } from '../core/sync/event.js';
+import { Condition } from '../core/sync/condition.js';
 import { Lock } from '../core/sync/lock.js';
 import { Semaphore } from '../core/sync/semaphore.js';
 import type { WaitOptions } from '../core/wait-queue.js';
@@ -26,41 +26,41 @@ import { Queue, attachParts, withParts, type QueueOptions, type QueueWaitOptions
 const KIND = 41;
 
 interface Counting {
-  lock: Lock;
   puts: Semaphore;
   dones: Semaphore;
-  done: Event;
+  cond: Condition;
 }
 let attachingCounting: Counting | undefined;
 
 export class JoinableQueue<T = unknown> extends Queue<T> {
   protected override readonly what: string = 'JoinableQueue';
-  readonly #lock: Lock;
   readonly #puts: Semaphore;
   readonly #dones: Semaphore;
-  readonly #done: Event;
+  readonly #cond: Condition;
+  /** The lock of #cond when this handle created it (an attached one goes with #cond). */
+  readonly #ownLock: Lock | undefined;
 
   constructor(options?: QueueOptions) {
     super(options);
     const parts = attachingCounting;
     attachingCounting = undefined;
     if (parts) {
-      this.#lock = parts.lock;
       this.#puts = parts.puts;
       this.#dones = parts.dones;
-      this.#done = parts.done;
+      this.#cond = parts.cond;
+      this.#ownLock = undefined;
       return;
     }
     const pool = options?.pool ?? defaultPool();
     const made: { destroy(): void }[] = [];
     try {
-      this.#lock = Lock.create({ pool });
-      made.push(this.#lock);
       this.#puts = Semaphore.create({ pool, value: 0 });
       made.push(this.#puts);
       this.#dones = Semaphore.create({ pool, value: 0 });
       made.push(this.#dones);
-      this.#done = Event.create({ pool, set: true });
+      this.#ownLock = Lock.create({ pool });
+      made.push(this.#ownLock);
+      this.#cond = Condition.create({ pool, lock: this.#ownLock });
     } catch (err) {
       for (const m of made) m.destroy();
       this.channel.destroy();
@@ -71,20 +71,18 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   static override attach<T = unknown>(desc: Uint8Array): JoinableQueue<T> {
     const op = 'JoinableQueue.attach';
     const parts = attachParts(desc, KIND, 'JoinableQueue', op);
-    if (parts.rest.length !== 4) {
+    if (parts.rest.length !== 3) {
       parts.channel.detach();
-      throw Errors.badCompositeDescriptor(op, `${parts.rest.length + 1} parts, a JoinableQueue has 5`);
+      throw Errors.badCompositeDescriptor(op, `${parts.rest.length + 1} parts, a JoinableQueue has 4`);
     }
     const attached: { detach(): void }[] = [parts.channel];
     try {
-      const lock = Lock.attach(parts.rest[0]!);
-      attached.push(lock);
-      const puts = Semaphore.attach(parts.rest[1]!);
+      const puts = Semaphore.attach(parts.rest[0]!);
       attached.push(puts);
-      const dones = Semaphore.attach(parts.rest[2]!);
+      const dones = Semaphore.attach(parts.rest[1]!);
       attached.push(dones);
-      const done = Event.attach(parts.rest[3]!);
-      attachingCounting = { lock, puts, dones, done };
+      const cond = Condition.attach(parts.rest[2]!);
+      attachingCounting = { puts, dones, cond };
       return withParts(parts, () => new JoinableQueue<T>());
     } catch (err) {
       attachingCounting = undefined;
@@ -95,7 +93,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   override async put(item: T, options?: QueueWaitOptions): Promise<void> {
     if (this.closed) return super.put(item, options);
-    await this.#lock.acquire();
+    await this.#cond.acquire();
     this.#countUp();
     try {
       await super.put(item, options);
@@ -108,7 +106,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   override putSync(item: T, options?: { timeout?: number }): void {
     if (this.closed) return super.putSync(item, options);
-    this.#lock.acquireSync();
+    this.#cond.acquireSync();
     this.#countUp();
     try {
       super.putSync(item, options);
@@ -120,7 +118,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   override putNowait(item: T): void {
     if (this.closed) return super.putNowait(item);
-    this.#lock.acquireSync();
+    this.#cond.acquireSync();
     this.#countUp();
     try {
       super.putNowait(item);
@@ -130,13 +128,12 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     }
   }
 
-  // With the lock held: count one up and clear `done`, then release.
+  // With the lock held: count one up, then release.
   #countUp(): void {
     try {
-      this.#done.clear();
       this.#puts.release();
     } finally {
-      this.#lock.release();
+      this.#cond.release();
     }
   }
 
@@ -149,34 +146,48 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     if (!this.#countDownSync()) throw Errors.taskDoneTooOften('JoinableQueue.taskDone');
   }
 
-  // Counts one down under the lock and sets `done` at zero; false when the count was already zero.
+  // Counts one down under the lock and notifies the joiners at zero; false when the count was already zero.
   #countDownSync(): boolean {
-    this.#lock.acquireSync();
+    this.#cond.acquireSync();
     try {
       const dones = this.#dones.getValue();
       const puts = this.#puts.getValue();
       if (dones >= puts) return false;
       this.#dones.release();
-      if (dones + 1 === puts) this.#done.set();
+      if (dones + 1 === puts) this.#cond.notifyAll();
       return true;
     } finally {
-      this.#lock.release();
+      this.#cond.release();
     }
   }
 
   /**
    * Resolves true once every item put has been marked done (taskDone), false
-   * when `timeout` (ms) passed first. A count that touches zero and goes up
-   * again before this process looks may be missed (join then waits for the
-   * next time it reaches zero).
+   * when `timeout` (ms) passed first. A count that reaches zero while this
+   * waits counts, even when a put() counts up again at once (as in Python).
    */
-  join(options?: WaitOptions): Promise<boolean> {
-    return this.#done.wait(options);
+  async join(options?: WaitOptions): Promise<boolean> {
+    // The lock is only ever held for a few steps without waiting: taking it
+    // here without awaiting keeps other code of this process from running
+    // between the look at the count and the wait.
+    this.#cond.acquireSync();
+    try {
+      if (this.unfinishedTasks() === 0) return true;
+      return (await this.#cond.wait(options)) || this.unfinishedTasks() === 0;
+    } finally {
+      this.#cond.release();
+    }
   }
 
   /** join(), blocking the thread. */
   joinSync(options?: { timeout?: number }): boolean {
-    return this.#done.waitSync(options);
+    this.#cond.acquireSync();
+    try {
+      if (this.unfinishedTasks() === 0) return true;
+      return this.#cond.waitSync(options) || this.unfinishedTasks() === 0;
+    } finally {
+      this.#cond.release();
+    }
   }
 
   /** Items put and not yet marked done. */
@@ -190,12 +201,14 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   }
 
   protected override extraParts(): Uint8Array[] {
-    return [this.#lock.serialize(), this.#puts.serialize(), this.#dones.serialize(), this.#done.serialize()];
+    return [this.#puts.serialize(), this.#dones.serialize(), this.#cond.serialize()];
   }
 
   protected override closeParts(how: 'detached' | 'destroyed'): void {
     let first: unknown;
-    for (const part of [() => super.closeParts(how), this.#lock, this.#puts, this.#dones, this.#done]) {
+    // the condition before its lock (it leaves a lock it was given alone)
+    for (const part of [() => super.closeParts(how), this.#puts, this.#dones, this.#cond, this.#ownLock]) {
+      if (part === undefined) continue;
       try {
         if (typeof part === 'function') part();
         else if (how === 'destroyed') part.destroy();

@@ -3,14 +3,20 @@
 //     receives.
 //   Pipe(false): one channel; the first end only receives, the second only
 //     sends.
-// EOF as with an OS pipe: the handles of a sending end (in any process)
-// are counted by two Semaphores of that end that only count up, opened and
-// closed (a semaphore unit taken by a process would be given back when it
-// exits, the run-time's reclaim); a handle passed to another process counts
-// from the moment it is serialized (the fd duplicated at fork), so the
-// sender may close its own copy at once. When the last handle of an end closes (or its
-// process exits), an EOF mark goes down its channel behind the data: the
-// other end's recv() throws EOFError once it reaches it.
+// EOF and broken pipe as with an OS pipe: the handles of each end (in any
+// process) are counted by two Semaphores of that end that only count up,
+// opened and closed (a semaphore unit taken by a process would be given
+// back when it exits, the run-time's reclaim); a handle passed to another
+// process counts from the moment it is serialized (the fd duplicated at
+// fork), so the sender may close its own copy at once. A handle carries its
+// own end's counters and its peer's (in the descriptor).
+//   EOF: when the last handle of a sending end closes (or its process
+//     exits), an EOF mark goes down its channel behind the data: the other
+//     end's recv() throws EOFError once it reaches it.
+//   Broken pipe: every send first reads the peer's counters (closed, then
+//     opened: a new handle is counted before the one it came from can
+//     close); none open: BrokenPipeError. That lasts (a handle comes only
+//     from an open one), so it is remembered.
 // Lifetime: the creating process owns the channels and counters: destroy()
 // of either of its ends frees them, and so does disposing of both of its
 // ends (`using`). close() only closes the handle (the pipe lives on for the
@@ -59,6 +65,7 @@ function rawTags(): { buffer: number; u8: number; eof: Uint8Array } {
   });
 }
 
+/** The handles of one end, opened and closed (both only count up). */
 interface Ends {
   opened: Semaphore;
   closed: Semaphore;
@@ -76,8 +83,10 @@ interface Owned {
 interface Parts {
   input: Channel | undefined;
   output: Channel | undefined;
-  /** Handles of this end (when it sends) opened and closed: the last to close sends EOF. */
-  ends: Ends | undefined;
+  /** Handles of this end: the last to close sends EOF (when it sends). */
+  ends: Ends;
+  /** Handles of the receiving end, when this end sends: none open = broken pipe. */
+  peer: Ends | undefined;
   owned: Owned | undefined;
 }
 let attaching: Parts | undefined;
@@ -90,11 +99,15 @@ let exitHook = false;
 export class Connection implements Disposable {
   readonly #in: Channel | undefined;
   readonly #out: Channel | undefined;
-  readonly #ends: Ends | undefined;
+  readonly #ends: Ends;
+  readonly #peer: Ends | undefined;
   readonly #owned: Owned | undefined;
+  #broken = false;
   #closed = false;
   #disposed = false;
   #eof = false;
+  /** A message recvBytesInto() could not fit: first in line for the next receive here. */
+  #held: Buffer | undefined;
   /** The last async send: EOF goes after it. */
   #lastSend: Promise<void> | undefined;
 
@@ -106,6 +119,7 @@ export class Connection implements Disposable {
     this.#in = p.input;
     this.#out = p.output;
     this.#ends = p.ends;
+    this.#peer = p.peer;
     this.#owned = p.owned;
     open.add(this);
     if (!exitHook) {
@@ -117,22 +131,25 @@ export class Connection implements Disposable {
   static attach(desc: Uint8Array): Connection {
     const op = 'Connection.attach';
     const { ints, parts } = unpackDescriptor(desc, KIND, 'Connection', op);
-    if (ints.length !== 1 || parts.length !== 4) throw Errors.badCompositeDescriptor(op, 'parts missing');
+    if (ints.length !== 1 || parts.length !== 6) throw Errors.badCompositeDescriptor(op, 'parts missing');
     const flags = ints[0]!;
     const got: { detach(): void }[] = [];
+    const counters = (opened: Uint8Array, closed: Uint8Array): Ends => {
+      const o = Semaphore.attach(opened);
+      got.push(o);
+      const c = Semaphore.attach(closed);
+      got.push(c);
+      return { opened: o, closed: c };
+    };
     try {
       const input = flags & READABLE ? Channel.attach(parts[0]!) : undefined;
       if (input) got.push(input);
       const output = flags & WRITABLE ? Channel.attach(parts[1]!) : undefined;
       if (output) got.push(output);
       // this handle was counted by serialize(): adopt that count
-      let ends: Ends | undefined;
-      if (flags & WRITABLE) {
-        const opened = Semaphore.attach(parts[2]!);
-        got.push(opened);
-        ends = { opened, closed: Semaphore.attach(parts[3]!) };
-      }
-      return build({ input, output, ends, owned: undefined });
+      const ends = counters(parts[2]!, parts[3]!);
+      const peer = flags & WRITABLE ? counters(parts[4]!, parts[5]!) : undefined;
+      return build({ input, output, ends, peer, owned: undefined });
     } catch (err) {
       for (const g of got) g.detach();
       throw err;
@@ -146,8 +163,17 @@ export class Connection implements Disposable {
    */
   serialize(): Uint8Array {
     this.#open('serialize');
-    const desc = packDescriptor(KIND, [(this.#in ? READABLE : 0) | (this.#out ? WRITABLE : 0)], [this.#in?.serialize(), this.#out?.serialize(), this.#ends?.opened.serialize(), this.#ends?.closed.serialize()]);
-    this.#ends?.opened.release();
+    const own = this.#ends;
+    const peer = this.#peer;
+    const desc = packDescriptor(KIND, [(this.#in ? READABLE : 0) | (this.#out ? WRITABLE : 0)], [
+      this.#in?.serialize(),
+      this.#out?.serialize(),
+      own.opened.serialize(),
+      own.closed.serialize(),
+      peer?.opened.serialize(),
+      peer?.closed.serialize(),
+    ]);
+    own.opened.release();
     return desc;
   }
 
@@ -205,6 +231,8 @@ export class Connection implements Disposable {
     const op = 'Connection.recv';
     let input: Channel;
     try {
+      const held = this.#takeHeld(op);
+      if (held) return Promise.resolve(held as T);
       input = this.#reader(op);
     } catch (err) {
       return Promise.reject(err);
@@ -214,6 +242,8 @@ export class Connection implements Disposable {
 
   recvSync<T = unknown>(options?: { timeout?: number }): T {
     const op = 'Connection.recvSync';
+    const held = this.#takeHeld(op);
+    if (held) return held as T;
     return this.#value(this.#reader(op).recvSync<T>(options), op);
   }
 
@@ -222,6 +252,8 @@ export class Connection implements Disposable {
     const op = 'Connection.recvBytes';
     let input: Channel;
     try {
+      const held = this.#takeHeld(op);
+      if (held) return Promise.resolve(held);
       input = this.#reader(op);
     } catch (err) {
       return Promise.reject(err);
@@ -231,19 +263,45 @@ export class Connection implements Disposable {
 
   recvBytesSync(options?: { timeout?: number }): Buffer {
     const op = 'Connection.recvBytesSync';
-    return this.#bytes(this.#reader(op).recvBytesSync(options), op);
+    return this.#takeHeld(op) ?? this.#bytes(this.#reader(op).recvBytesSync(options), op);
   }
 
-  /** Receives a sendBytes() message into `buf` from `offset`; resolves to its length. A message that does not fit is lost, with an error. */
-  async recvBytesInto(buf: Uint8Array, offset = 0, options?: WaitOptions): Promise<number> {
+  /**
+   * Python's recv_bytes_into(buffer, offset): receives a sendBytes() message
+   * into `buf` (any typed array, DataView or ArrayBuffer) from byte `offset`;
+   * resolves to its length in bytes. A message that does not fit stays
+   * first in line and the call throws BufferTooShort (its `bytes` is the
+   * message, its `size` the length).
+   */
+  async recvBytesInto(buf: ArrayBufferView | ArrayBuffer, offset = 0, options?: WaitOptions): Promise<number> {
     const op = 'Connection.recvBytesInto';
-    if (!(buf instanceof Uint8Array)) throw Errors.invalidArgument(op, 'buf must be a Uint8Array or Buffer');
-    const bytes = await this.recvBytes(options);
-    if (offset < 0 || offset + bytes.length > buf.length) {
-      throw Errors.invalidArgument(op, `the message has ${bytes.length} bytes and buf has room for ${Math.max(0, buf.length - offset)} from offset ${offset}`);
+    const room = bytesView(op, buf, offset);
+    return this.#into(op, await this.recvBytes(options), room, offset);
+  }
+
+  /** recvBytesInto, blocking the thread. */
+  recvBytesIntoSync(buf: ArrayBufferView | ArrayBuffer, offset = 0, options?: { timeout?: number }): number {
+    const op = 'Connection.recvBytesIntoSync';
+    const room = bytesView(op, buf, offset);
+    return this.#into(op, this.recvBytesSync(options), room, offset);
+  }
+
+  #into(op: string, message: Buffer, room: Buffer, offset: number): number {
+    if (message.length > room.length) {
+      this.#held = message;
+      throw Errors.bufferTooShort(op, Buffer.from(message), room.length, offset);
     }
-    buf.set(bytes, offset);
-    return bytes.length;
+    room.set(message);
+    return message.length;
+  }
+
+  // The held message, taken (after the checks every receive makes).
+  #takeHeld(op: string): Buffer | undefined {
+    this.#open(op);
+    if (!this.#in) throw Errors.wrongEnd(op, 'send-only');
+    const held = this.#held;
+    this.#held = undefined;
+    return held;
   }
 
   /**
@@ -255,6 +313,7 @@ export class Connection implements Disposable {
     const op = 'Connection.poll';
     if (this.#eof && !this.#closed) return true;
     const input = this.#reader(op);
+    if (this.#held) return true;
     if (timeout === undefined || timeout === 0) return input.pollSync(Channel.POLL_IN, ZERO) !== 0;
     try {
       await input.poll(Channel.POLL_IN, { timeout: timeout ?? undefined });
@@ -268,6 +327,7 @@ export class Connection implements Disposable {
   pollSync(timeout?: number | null): boolean {
     if (this.#eof && !this.#closed) return true;
     const input = this.#reader('Connection.pollSync');
+    if (this.#held) return true;
     return input.pollSync(Channel.POLL_IN, { timeout: timeout === null ? undefined : timeout ?? 0 }) !== 0;
   }
 
@@ -311,7 +371,7 @@ export class Connection implements Disposable {
     // the creator's handles stay until destroy() or dispose (the pipe's parts are shared by both ends)
     const release = () => {
       if (!this.#owned) {
-        for (const part of [this.#in, this.#out, this.#ends?.opened, this.#ends?.closed]) {
+        for (const part of [this.#in, this.#out, this.#ends.opened, this.#ends.closed, this.#peer?.opened, this.#peer?.closed]) {
           try {
             part?.detach();
           } catch {
@@ -332,7 +392,7 @@ export class Connection implements Disposable {
       if (!this.#owned.freed) freeOwned(this.#owned);
       return;
     }
-    for (const part of [this.#in, this.#out, this.#ends?.opened, this.#ends?.closed]) {
+    for (const part of [this.#in, this.#out, this.#ends.opened, this.#ends.closed, this.#peer?.opened, this.#peer?.closed]) {
       try {
         part?.destroy();
       } catch {
@@ -355,15 +415,15 @@ export class Connection implements Disposable {
     if (owned && --owned.open === 0 && !owned.freed) freeOwned(owned);
   }
 
-  // This handle leaves its end's count; the last one queues the EOF mark
-  // behind everything sent. Returns a promise when that has to wait (the
-  // channel is full, or a send of this handle is still pending).
+  // This handle leaves its end's count; the last one of a sending end
+  // queues the EOF mark behind everything sent. Returns a promise when that
+  // has to wait (the channel is full, or a send of this handle is still pending).
   #sendEofIfLast(atExit: boolean): Promise<void> | undefined {
     const out = this.#out;
     const ends = this.#ends;
-    if (!out || !ends) return undefined;
     try {
       ends.closed.release();
+      if (!out) return undefined;
       // the last handle sees closed == opened (two closing at once may both send EOF: harmless)
       if (ends.closed.getValue() < ends.opened.getValue()) return undefined;
       if (this.#lastSend === undefined || atExit) {
@@ -388,7 +448,20 @@ export class Connection implements Disposable {
   #writer(op: string): Channel {
     this.#open(op);
     if (!this.#out) throw Errors.wrongEnd(op, 'receive-only');
+    if (this.#broken || this.#peerGone()) {
+      this.#broken = true;
+      throw Errors.brokenPipe(op);
+    }
     return this.#out;
+  }
+
+  // No handle of the receiving end open (in any process). Closed is read
+  // first: opened only grows, and never past closed once it is all closed.
+  #peerGone(): boolean {
+    const peer = this.#peer;
+    if (!peer) return false;
+    const closed = peer.closed.getValue();
+    return closed >= peer.opened.getValue();
   }
 
   #reader(op: string): Channel {
@@ -481,12 +554,13 @@ export function Pipe(duplex = true, options?: PipeOptions): [Connection, Connect
       const endA = counter();
       const endB = counter();
       const owned: Owned = { open: 2, freed: false, channels: [ab, ba], sems: [endA.opened, endA.closed, endB.opened, endB.closed] };
-      return [build({ input: ba, output: ab, ends: endA, owned }), build({ input: ab, output: ba, ends: endB, owned })];
+      return [build({ input: ba, output: ab, ends: endA, peer: endB, owned }), build({ input: ab, output: ba, ends: endB, peer: endA, owned })];
     }
     const ch = channel();
+    const endR = counter();
     const endW = counter();
-    const owned: Owned = { open: 2, freed: false, channels: [ch], sems: [endW.opened, endW.closed] };
-    return [build({ input: ch, output: undefined, ends: undefined, owned }), build({ input: undefined, output: ch, ends: endW, owned })];
+    const owned: Owned = { open: 2, freed: false, channels: [ch], sems: [endR.opened, endR.closed, endW.opened, endW.closed] };
+    return [build({ input: ch, output: undefined, ends: endR, peer: undefined, owned }), build({ input: undefined, output: ch, ends: endW, peer: endR, owned })];
   } catch (err) {
     for (const m of made) m.destroy();
     throw err;

@@ -4,9 +4,12 @@
 // descriptor they travel with.
 //
 // Typecodes: Python's array/ctypes letters ('b','B','h','H','i','I','l','L',
-// 'q','Q','f','d'; 'l'/'L' are 64-bit as on Linux) or readable names
-// ('int8'...'uint64', 'float32', 'float64'). 64-bit integers are bigints
-// (as in BigInt64Array: exact); setting one also takes a safe-integer number.
+// 'q','Q','f','d'; 'l'/'L' are 64-bit as on Linux; 'c' char, 'u' wchar_t)
+// or readable names ('int8'...'uint64', 'float32', 'float64', 'char',
+// 'wchar'). 64-bit integers are bigints (as in BigInt64Array: exact);
+// setting one also takes a safe-integer number. A 'c' element is a 1-byte
+// Buffer (Python's b'x'; setting one also takes a byte value), a 'u' element
+// a one-character string (one code point: wchar_t is 4 bytes on Linux).
 // Every other type is a number. A value that does not fit the type (not an
 // integer for an integer type, out of range) is refused with a clear error
 // (ctypes would wrap it silently).
@@ -27,15 +30,26 @@ import { Status } from '../core/status.js';
 import { Lock, RLock, attachAnyLock, type AnyLock } from '../core/sync/lock.js';
 import { defaultPool } from './default-pool.js';
 
-export const TYPECODES = ['b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q', 'f', 'd'] as const;
+// The descriptor carries the index in this list: new codes go at the end.
+export const TYPECODES = ['b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q', 'f', 'd', 'c', 'u'] as const;
 export type Letter = (typeof TYPECODES)[number];
-export type TypeName = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64';
+export type TypeName = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'char' | 'wchar';
 export type Typecode = Letter | TypeName;
 type BigCode = 'l' | 'L' | 'q' | 'Q' | 'int64' | 'uint64';
-/** The JavaScript type of an element: bigint for 64-bit integers, number otherwise. */
-export type ElementOf<C extends Typecode> = C extends BigCode ? bigint : number;
+type CharCode = 'c' | 'char';
+type WcharCode = 'u' | 'wchar';
+/** The JavaScript type of an element: bigint for 64-bit integers, a 1-byte Buffer for 'c', a one-character string for 'u', number otherwise. */
+export type ElementOf<C extends Typecode> = C extends BigCode ? bigint : C extends CharCode ? Buffer : C extends WcharCode ? string : number;
+/** What setting an element takes (besides an ElementOf). */
+export type SettableOf<C extends Typecode> = [C] extends [CharCode] ? Uint8Array | number : [C] extends [WcharCode] ? string : ElementOf<C> | number;
 
-export type TypedArrayOf<C extends Typecode> = C extends BigCode ? BigInt64Array | BigUint64Array : Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+export type TypedArrayOf<C extends Typecode> = C extends BigCode
+  ? BigInt64Array | BigUint64Array
+  : C extends CharCode
+    ? Uint8Array
+    : C extends WcharCode
+      ? Uint32Array
+      : Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 type AnyTyped = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
 type TypedCtor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): AnyTyped; new (length: number): AnyTyped; BYTES_PER_ELEMENT: number };
@@ -46,12 +60,12 @@ export interface TypeInfo {
   name: TypeName;
   size: number;
   ctor: TypedCtor;
-  kind: 'int' | 'big' | 'float';
+  kind: 'int' | 'big' | 'float' | 'char' | 'wchar';
   min: number | bigint;
   max: number | bigint;
 }
 
-const NAMES: Record<Letter, TypeName> = { b: 'int8', B: 'uint8', h: 'int16', H: 'uint16', i: 'int32', I: 'uint32', l: 'int64', L: 'uint64', q: 'int64', Q: 'uint64', f: 'float32', d: 'float64' };
+const NAMES: Record<Letter, TypeName> = { b: 'int8', B: 'uint8', h: 'int16', H: 'uint16', i: 'int32', I: 'uint32', l: 'int64', L: 'uint64', q: 'int64', Q: 'uint64', f: 'float32', d: 'float64', c: 'char', u: 'wchar' };
 const CTORS: Record<TypeName, TypedCtor> = {
   int8: Int8Array,
   uint8: Uint8Array,
@@ -63,18 +77,23 @@ const CTORS: Record<TypeName, TypedCtor> = {
   uint64: BigUint64Array,
   float32: Float32Array,
   float64: Float64Array,
+  char: Uint8Array,
+  wchar: Uint32Array,
 } as unknown as Record<TypeName, TypedCtor>;
-const BY_NAME: Record<TypeName, Letter> = { int8: 'b', uint8: 'B', int16: 'h', uint16: 'H', int32: 'i', uint32: 'I', int64: 'q', uint64: 'Q', float32: 'f', float64: 'd' };
+const BY_NAME: Record<TypeName, Letter> = { int8: 'b', uint8: 'B', int16: 'h', uint16: 'H', int32: 'i', uint32: 'I', int64: 'q', uint64: 'Q', float32: 'f', float64: 'd', char: 'c', wchar: 'u' };
 
 export const TYPES: TypeInfo[] = TYPECODES.map((letter, index) => {
   const name = NAMES[letter];
   const ctor = CTORS[name];
   const size = ctor.BYTES_PER_ELEMENT;
   const signed = name.startsWith('int');
-  const kind = name.startsWith('float') ? 'float' : size === 8 ? 'big' : 'int';
+  const kind = name === 'char' || name === 'wchar' ? name : name.startsWith('float') ? 'float' : size === 8 ? 'big' : 'int';
   let min: number | bigint = -Infinity;
   let max: number | bigint = Infinity;
-  if (kind === 'int') {
+  if (kind === 'char' || kind === 'wchar') {
+    min = 0;
+    max = kind === 'char' ? 0xff : 0x10ffff;
+  } else if (kind === 'int') {
     min = signed ? -(2 ** (size * 8 - 1)) : 0;
     max = signed ? 2 ** (size * 8 - 1) - 1 : 2 ** (size * 8) - 1;
   } else if (kind === 'big') {
@@ -94,6 +113,17 @@ export function typeOf(code: unknown, op: string): TypeInfo {
 
 /** The element as stored: checked against the type (clear error otherwise). */
 export function convert(t: TypeInfo, v: unknown, op: string): number | bigint {
+  if (t.kind === 'char') {
+    if (v instanceof Uint8Array && v.length === 1) return v[0]!;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xff) return v;
+    throw Errors.invalidArgument(op, `an element of type char ('c') takes one byte: a 1-byte Buffer/Uint8Array or an integer in [0, 255], got ${describe(v)}`);
+  }
+  if (t.kind === 'wchar') {
+    const cp = typeof v === 'string' ? v.codePointAt(0) : undefined;
+    // one code point, and not half of a surrogate pair
+    if (cp !== undefined && String.fromCodePoint(cp) === v && !(cp >= 0xd800 && cp <= 0xdfff)) return cp;
+    throw Errors.invalidArgument(op, `an element of type wchar ('u') takes a one-character string (one code point), got ${describe(v)}`);
+  }
   if (t.kind === 'float') {
     if (typeof v === 'number') return v;
     throw Errors.invalidArgument(op, `an element of type ${t.name} takes a number, got ${describe(v)}`);
@@ -108,7 +138,15 @@ export function convert(t: TypeInfo, v: unknown, op: string): number | bigint {
   throw Errors.invalidArgument(op, `an element of type ${t.name} ('${t.letter}') takes an integer in [${t.min}, ${t.max}], got ${describe(v)}`);
 }
 
+/** The element as users see it, from what is stored: a 1-byte Buffer for 'c', a string for 'u'. */
+export function elementOf(t: TypeInfo, stored: number | bigint): number | bigint | Buffer | string {
+  if (t.kind === 'char') return Buffer.of(stored as number);
+  if (t.kind === 'wchar') return String.fromCodePoint(stored as number);
+  return stored;
+}
+
 function describe(v: unknown): string {
+  if (v instanceof Uint8Array) return `a ${v.length}-byte ${v.constructor.name}`;
   if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'string') return JSON.stringify(v);
   return typeof v === 'number' || typeof v === 'boolean' || v == null ? String(v) : typeof v;

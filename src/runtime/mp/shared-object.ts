@@ -12,6 +12,8 @@ export abstract class SharedObject<C extends Typecode> implements Disposable {
   protected readonly p: Parts;
   /** The memory in place (this node only; undefined on another node and once closed). */
   protected view: Typed | undefined;
+  /** Elements are what is stored (numbers, bigints); false for 'c' and 'u' (elementOf converts). */
+  protected readonly plain: boolean;
   #state: 'open' | 'detached' | 'destroyed' = 'open';
 
   /** The class name users see ('Value', 'Array'). */
@@ -26,6 +28,7 @@ export abstract class SharedObject<C extends Typecode> implements Disposable {
     this.#name = name;
     this.#layout = layout;
     this.#remoteHint = remoteHint;
+    this.plain = p.type.kind !== 'char' && p.type.kind !== 'wchar';
     if (p.alloc) this.view = viewOf(p) as unknown as Typed;
   }
 

@@ -14,12 +14,14 @@ import {
   attachParts,
   convert,
   createParts,
+  elementOf,
   remoteGet,
   remoteSet,
   typeOf,
   viewOf,
   type ElementOf,
   type Parts,
+  type SettableOf,
   type SharedOptions,
   type Typecode,
 } from './shared-memory-store.js';
@@ -32,7 +34,7 @@ export class Value<C extends Typecode = Typecode> extends SharedObject<C> {
    * Python's ('i', 'd', 'q'...) or a name ('int32', 'float64'...); 64-bit
    * integers are bigints.
    */
-  constructor(typecode: C, initial?: ElementOf<C> | number, options?: SharedOptions) {
+  constructor(typecode: C, initial?: SettableOf<C>, options?: SharedOptions) {
     super(valueParts(typecode, initial, options), 'Value', 1, 'use .value');
   }
 
@@ -43,11 +45,11 @@ export class Value<C extends Typecode = Typecode> extends SharedObject<C> {
 
   get value(): ElementOf<C> {
     const view = this.view;
-    if (view) return view[0] as ElementOf<C>;
-    return remoteGet(this.live('value'), 0, 'Value.value') as ElementOf<C>;
+    if (view) return (this.plain ? view[0] : elementOf(this.p.type, view[0]!)) as ElementOf<C>;
+    return elementOf(this.p.type, remoteGet(this.live('value'), 0, 'Value.value')) as ElementOf<C>;
   }
 
-  set value(v: ElementOf<C> | number) {
+  set value(v: ElementOf<C> | SettableOf<C>) {
     const p = this.p;
     const x = convert(p.type, v, 'Value.value');
     const view = this.view;

@@ -1,14 +1,30 @@
 // Barrier with Python's semantics, across processes: wait() resolves to
 // this party's index in [0, parties); a timeout or abort breaks the barrier
 // for every party (DRAGON_ERR_BROKEN for the others) until reset().
-import { registerTransferable } from '../codec.js';
+//
+// Python's `action` is a task reference here ({ module, fn, args }: a
+// function cannot run in the other processes). It travels with the
+// barrier's descriptor, and the party that gets index parties - 1 runs it
+// once all arrived, before the others go: they wait at a second native
+// barrier (the gate) that this party joins only after the action. An
+// action that throws breaks both (BrokenBarrierError for the others, its
+// error for that party), as Python does.
+import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { resolveModule } from '../../api/module-url.js';
+import { encodeValue, registerTransferable } from '../codec.js';
 import { Errors, check } from '../errors.js';
-import { native } from '../native.js';
+import { DESC_BYTES, native } from '../native.js';
 import type { MemoryPool } from '../pool.js';
 import { Status } from '../status.js';
-import { BLOCKED, timeoutUs, type WaitOptions } from '../wait-queue.js';
+import { BLOCKED, timeoutMs, timeoutUs, type WaitOptions } from '../wait-queue.js';
 import { SyncOp } from '../remote-sync.js';
-import { SyncKind, SyncObject, attachNative, createNative, poolOf, viaNative, type SyncOptions } from './sync-object.js';
+import { packDescriptor, unpackDescriptor } from '../../mp/queue-descriptor.js';
+import { SyncKind, SyncObject, attachNative, createNative, isInternal, poolOf, viaNative, type SyncOptions } from './sync-object.js';
+
+/** The descriptor kind of a barrier with an action (a plain one keeps the 96-byte sync descriptor). */
+const ACTION_KIND = 46;
 
 const arriveOut = new BigUint64Array(2);
 const stateOut = new BigUint64Array(2);
@@ -25,11 +41,62 @@ export interface BarrierOptions extends SyncOptions {
    */
   timeout?: number;
   /**
-   * Python's `action` (a callable run by one party when all arrived) is not
-   * supported: a function cannot run in another process. Passing one throws;
-   * run the code after `await barrier.wait()` in the party that gets index 0.
+   * Python's `action`, as a task reference: `fn` exported by `module` (a
+   * path or file: URL, as Process's), called with `args` (plain values) by
+   * one party once all arrived, before any party is released. It may be
+   * async. A plain function is refused (it cannot run in another process).
    */
-  action?: never;
+  action?: BarrierAction;
+}
+
+/** A function of a module, as Process's target: `{ module, fn, args }`. */
+export interface BarrierAction {
+  module: string | URL;
+  fn: string;
+  /** Plain values (structured clone); no Dragon objects. */
+  args?: unknown[];
+}
+
+interface Action {
+  /** file: URL */
+  module: string;
+  fn: string;
+  args: unknown[];
+  /** What travels in the descriptor (v8 structured clone of the three). */
+  bytes: Uint8Array;
+}
+
+interface WithAction {
+  action: Action;
+  gate: Barrier;
+}
+
+function checkAction(action: unknown, op: string): Action {
+  const fix = "pass a task reference { module, fn, args? } (e.g. { module: new URL('./tasks.mjs', import.meta.url), fn: 'onTrip' })";
+  if (typeof action === 'function') throw Errors.invalidArgument(op, `action cannot be a function: a function cannot run in the other processes; ${fix}`);
+  if (action === null || typeof action !== 'object') throw Errors.invalidArgument(op, `action must be an object: ${fix}`);
+  const a = action as BarrierAction;
+  if (typeof a.fn !== 'string' || a.fn === '') throw Errors.invalidArgument(op, `action.fn must be the name of a function the module exports: ${fix}`);
+  if (a.args !== undefined && !Array.isArray(a.args)) throw Errors.invalidArgument(op, 'action.args must be an array (or left out)');
+  const module = resolveModule(a.module, op);
+  const args = a.args ?? [];
+  if (encodeValue(args, op).hasObjects) {
+    throw Errors.invalidArgument(op, 'action.args must be plain values (no Channel, Lock, Queue...): pass Dragon objects to the processes, not to the action');
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(v8Serialize({ module, fn: a.fn, args }));
+  } catch (err) {
+    throw Errors.invalidArgument(op, `action.args cannot be cloned (${(err as Error).message})`);
+  }
+  return { module, fn: a.fn, args, bytes };
+}
+
+async function runAction(a: Action): Promise<void> {
+  const ns = (await import(a.module)) as Record<string, unknown>;
+  const fn = ns[a.fn];
+  if (typeof fn !== 'function') throw Errors.exportNotFound(fileURLToPath(a.module), a.fn, Object.keys(ns).filter((k) => typeof ns[k] === 'function'));
+  await (fn as (...args: unknown[]) => unknown)(...a.args);
 }
 
 function checkParties(parties: unknown, op: string): number {
@@ -45,18 +112,35 @@ function checkParties(parties: unknown, op: string): number {
  */
 export class Barrier extends SyncObject {
   #defaultTimeout: number | undefined;
+  readonly #action: Action | undefined;
+  /** Where the parties wait while the action runs (with an action only). */
+  readonly #gate: Barrier | undefined;
 
   constructor(parties: number, options?: BarrierOptions) {
+    const op = 'new Barrier';
+    let action: Action | undefined;
+    let pool: MemoryPool | undefined;
     super(parties, () => {
-      const op = 'new Barrier';
       const n = checkParties(parties, op);
-      if (options?.action !== undefined) {
-        throw Errors.invalidArgument(op, 'action is not supported (a function cannot run in the other processes): run that code after `await barrier.wait()` where the index is 0');
-      }
+      if (options?.action !== undefined) action = checkAction(options.action, op);
       if (options?.timeout !== undefined) timeoutUs(op, options.timeout); // checked now
-      return createNative(poolOf(options, op), SyncKind.BARRIER, n, -1, op);
+      pool = poolOf(options, op);
+      return createNative(pool, SyncKind.BARRIER, n, -1, op);
     });
     this.#defaultTimeout = options?.timeout;
+    const extra = isInternal(parties) ? (parties.extra as WithAction | undefined) : undefined;
+    if (extra) {
+      this.#action = extra.action;
+      this.#gate = extra.gate;
+    } else if (action) {
+      this.#action = action;
+      try {
+        this.#gate = Barrier.create({ pool: pool!, parties });
+      } catch (err) {
+        this.destroy();
+        throw err;
+      }
+    }
   }
 
   static create(options: { pool: MemoryPool; parties: number }): Barrier {
@@ -65,7 +149,31 @@ export class Barrier extends SyncObject {
   }
 
   static attach(desc: Uint8Array): Barrier {
-    return new Barrier(viaNative(attachNative(desc, [SyncKind.BARRIER], 'Barrier.attach'), false));
+    const op = 'Barrier.attach';
+    if (!(desc instanceof Uint8Array) || desc.length === DESC_BYTES) return new Barrier(viaNative(attachNative(desc, [SyncKind.BARRIER], op), false));
+    const { parts } = unpackDescriptor(desc, ACTION_KIND, 'Barrier', op);
+    if (parts.length !== 3) throw Errors.badCompositeDescriptor(op, `${parts.length} parts, a Barrier with an action has 3`);
+    let action: Action;
+    try {
+      const a = v8Deserialize(parts[2]!) as Omit<Action, 'bytes'>;
+      action = { module: a.module, fn: a.fn, args: a.args, bytes: parts[2]! };
+    } catch {
+      throw Errors.badCompositeDescriptor(op, 'the action does not decode');
+    }
+    const gate = Barrier.attach(parts[1]!);
+    try {
+      return new Barrier(viaNative(attachNative(parts[0]!, [SyncKind.BARRIER], op), false, { action, gate } satisfies WithAction));
+    } catch (err) {
+      gate.detach();
+      throw err;
+    }
+  }
+
+  /** The descriptor (96 bytes; with an action, a composite that carries it and the gate). */
+  override serialize(): Uint8Array {
+    const own = super.serialize();
+    if (!this.#action) return own;
+    return packDescriptor(ACTION_KIND, [], [own, this.#gate!.serialize(), this.#action.bytes]);
   }
 
   #withDefault<T extends { timeout?: number }>(options: T | undefined): T | undefined {
@@ -79,6 +187,47 @@ export class Barrier extends SyncObject {
    * other parties' waits fail with DRAGON_ERR_BROKEN (Python: BrokenBarrierError).
    */
   wait(options?: WaitOptions): Promise<number> {
+    if (this.#action) return this.#waitWithAction(options);
+    return this.#arriveAndWait(options);
+  }
+
+  // All arrive at the barrier; the party with the last index runs the
+  // action, then everyone meets at the gate (timeout: what is left of it).
+  async #waitWithAction(options: WaitOptions | undefined): Promise<number> {
+    const op = 'Barrier.wait';
+    options = this.#withDefault(options);
+    const ms = timeoutMs(op, options?.timeout);
+    const start = performance.now();
+    const index = await this.#arriveAndWait(options);
+    if (index === this.parties - 1) {
+      try {
+        await runAction(this.#action!);
+      } catch (err) {
+        this.#breakBoth();
+        throw err;
+      }
+    }
+    const left = ms === Infinity ? undefined : Math.max(0, ms - (performance.now() - start));
+    try {
+      await this.#gate!.wait({ timeout: left, signal: options?.signal });
+    } catch (err) {
+      this.#breakBoth();
+      throw err;
+    }
+    return index;
+  }
+
+  #breakBoth(): void {
+    for (const b of [() => this.#abortOwn(), () => this.#gate!.abort()]) {
+      try {
+        b();
+      } catch {
+        // closed or gone: nothing left to break there
+      }
+    }
+  }
+
+  #arriveAndWait(options: WaitOptions | undefined): Promise<number> {
     const op = 'Barrier.wait';
     const ptr = this.ptr;
     let ticket: bigint;
@@ -124,6 +273,9 @@ export class Barrier extends SyncObject {
   waitSync(options?: { timeout?: number }): number {
     const op = 'Barrier.waitSync';
     this.live('waitSync');
+    if (this.#action) {
+      throw Errors.invalidArgument(op, 'this barrier has an action (a module function, imported and run asynchronously): use await barrier.wait()');
+    }
     options = this.#withDefault(options);
     if (this.remote) return this.remote.barrierWaitSync(op, options?.timeout, BROKEN_HINT);
     const rc = native.barrierWait(this.ptr, timeoutUs(op, options?.timeout), indexOut);
@@ -135,6 +287,11 @@ export class Barrier extends SyncObject {
 
   /** Breaks the barrier: current and future waiters fail until reset(). */
   abort(): void {
+    this.#abortOwn();
+    this.#gate?.abort();
+  }
+
+  #abortOwn(): void {
     this.live('abort');
     if (this.remote) return this.remote.simple('Barrier.abort', SyncOp.BARRIER_ABORT);
     check('Barrier.abort', native.barrierAbort(this.ptr));
@@ -143,8 +300,9 @@ export class Barrier extends SyncObject {
   /** Back to the initial state; parties still waiting fail with DRAGON_ERR_BROKEN. */
   reset(): void {
     this.live('reset');
-    if (this.remote) return this.remote.simple('Barrier.reset', SyncOp.BARRIER_RESET);
-    check('Barrier.reset', native.barrierReset(this.ptr));
+    if (this.remote) this.remote.simple('Barrier.reset', SyncOp.BARRIER_RESET);
+    else check('Barrier.reset', native.barrierReset(this.ptr));
+    this.#gate?.reset();
   }
 
   get parties(): number {
@@ -152,15 +310,36 @@ export class Barrier extends SyncObject {
     return Number(this.#state()[0]);
   }
 
+  /** Parties waiting (with an action: also those waiting for it to finish). */
   get nWaiting(): number {
-    if (this.remote) return this.#remoteState().waiting;
-    return Number(this.#state()[1]);
+    const gate = this.#gate?.nWaiting ?? 0;
+    if (this.remote) return this.#remoteState().waiting + gate;
+    return Number(this.#state()[1]) + gate;
   }
 
   get broken(): boolean {
+    if (this.#gate?.broken) return true;
     if (this.remote) return this.#remoteState().broken;
     this.#state();
     return brokenOut[0] !== 0;
+  }
+
+  /** The action (a task reference), or undefined. */
+  get action(): { module: string; fn: string; args: unknown[] } | undefined {
+    const a = this.#action;
+    return a && { module: a.module, fn: a.fn, args: a.args };
+  }
+
+  protected override close(how: 'detached' | 'destroyed'): void {
+    try {
+      super.close(how);
+    } finally {
+      const gate = this.#gate;
+      if (gate && !gate.closed) {
+        if (how === 'destroyed') gate.destroy();
+        else gate.detach();
+      }
+    }
   }
 
   #remoteState(): { parties: number; waiting: number; broken: boolean } {
