@@ -355,6 +355,19 @@ export const Errors = {
     });
   },
 
+  // AsyncResult.successful() before the task finished (Python: ValueError).
+  notReady(op: string): DragonError {
+    return new DragonError(`${op}: the result is not ready`, {
+      code: 'DRAGON_ERR_VALUE',
+      hint: 'Check ready() first, or await wait() or get()',
+    });
+  },
+
+  // AsyncResult.get(timeout) found no result in time (Python: multiprocessing.TimeoutError).
+  resultTimeout(op: string, ms: number): TimeoutError {
+    return new TimeoutError(`${op}: the result was not ready within ${ms} ms`);
+  },
+
   poolTerminated(op: string): DragonError {
     return new DragonError(`${op}: the pool was terminated before this task finished`, {
       code: 'DRAGON_ERR_POOL_TERMINATED',
@@ -446,6 +459,14 @@ export class EOFError extends DragonError {
   }
 }
 // ---- end mp queues and pipes ---------------------------------------------------
+
+/** AsyncResult.get(timeout) expired (Python's multiprocessing.TimeoutError). code DRAGON_ERR_TIMEOUT. */
+export class TimeoutError extends DragonError {
+  constructor(message: string) {
+    super(message, { code: statusName(Status.TIMEOUT), errno: Status.TIMEOUT, hint: 'Pass a longer timeout (milliseconds) or none to wait until the task ends; the task goes on' });
+    this.name = 'TimeoutError';
+  }
+}
 
 // Filled by native.ts once the library is loaded (dragon_strerror), so the
 // text matches the C library; the symbolic name is the fallback.
