@@ -49,7 +49,7 @@ export class LocalNode implements NodeOps {
   }
 
   #launch(puid: number, parent: number, spec: ProcessSpec): ManagedProcess {
-    const env = processEnv(spec.env, this.#o.runtimeVars, { puid, parentPuid: parent, ...(spec.name ? { name: spec.name } : {}) });
+    const env = processEnv(spec.env, this.#o.runtimeVars, { puid, parentPuid: parent, ...(spec.name ? { name: spec.name } : {}), ...(spec.daemon ? { daemon: true } : {}) });
     const t = spec.target;
     if (t.kind === 'command') return this.#o.ls.startCommand(puid, t.command, t.args, spec.cwd, env);
     return this.#o.ls.startModule(

@@ -281,6 +281,11 @@ export const Errors = {
     });
   },
 
+  // Python's ValueError of Process.close() and of a closed Process.
+  valueError(op: string, why: string, hint: string): DragonError {
+    return new DragonError(`${op}: ${why}`, { code: 'DRAGON_ERR_VALUE', hint });
+  },
+
   moduleNotFound(op: string, module: string): DragonError {
     return new DragonError(`${op}: module ${module} not found`, {
       code: 'DRAGON_ERR_MODULE_NOT_FOUND',

@@ -457,7 +457,8 @@ export class Pool implements AsyncDisposable {
     const id = ++this.#nextWorker;
     const tasks = Channel.create({ pool: defaultPool(), capacity: TASK_CAPACITY, blockSize: TASK_BLOCK });
     const cfg: WorkerConfig = { id, tasks, results: this.#results, maxtasks: this.#maxtasks, init: this.#init };
-    const proc = new Process({ module: WORKER_MODULE, fn: 'poolWorker', args: [cfg], name: `PoolWorker-${id}`, ...(host ? { policy: { host } } : {}) });
+    // daemonic, as Python's: they go when the process that made the pool exits
+    const proc = new Process({ module: WORKER_MODULE, fn: 'poolWorker', args: [cfg], name: `PoolWorker-${id}`, daemon: true, ...(host ? { policy: { host } } : {}) });
     let exitDone!: () => void;
     const exit = new Promise<void>((resolve) => (exitDone = resolve));
     const w: Worker = { id, host, proc, started: undefined as never, tasks, outstanding: 0, sent: 0, fns: new Set(), retiring: false, exited: false, watching: false, exit, exitDone };
