@@ -89,6 +89,8 @@ export class GlobalServices {
   #nextNode = 0;
   /** Exits reported before the start's reply was processed (both arrive in one read). */
   readonly #early = new Map<number, ExitRecord>();
+  /** Puids of starts that failed: their process may still report its exit (ignored). */
+  readonly #failed = new Set<number>();
   /** Daemonic processes still running, by the puid of the process that started them. */
   readonly #daemons = new Map<number, Set<number>>();
 
@@ -156,6 +158,7 @@ export class GlobalServices {
   /** A process of node `node` exited (its node has reclaimed what it held). */
   exited(puid: number, exit: ExitRecord): void {
     const r = this.#records.get(puid);
+    if (this.#failed.delete(puid)) return;
     if (!r) return void this.#early.set(puid, exit);
     if (r.exit) return;
     r.exit = exit;
@@ -190,6 +193,7 @@ export class GlobalServices {
       started = await this.#o.node(node).start({ puid, parent: req.from, spec: req.spec });
     } catch (err) {
       const e = err as { message?: string; code?: string };
+      if (!this.#early.delete(puid)) this.#failed.add(puid);
       this.#o.log.warn('gs', `process for ${req.from} not started on ${hosts[node]}: ${e.message}`);
       return this.#fail(origin, req.id, `the process could not be started on ${hosts[node]}: ${e.message}`, e.code ?? 'DRAGON_ERR_SPAWN');
     }
