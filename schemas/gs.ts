@@ -44,6 +44,8 @@ export const ProcessSpec = z.object({
     })
     .strict()
     .optional(),
+  /** Terminated (SIGTERM) by Global Services when the process that started it exits; may not start processes. */
+  daemon: z.boolean().optional(),
 });
 export type ProcessSpec = z.infer<typeof ProcessSpec>;
 

@@ -32,6 +32,8 @@ export {
 } from './runtime/api/process.js';
 // multiprocessing-shaped Pool, cpuCount() and the job's nodes (mp/pool/, mp/system.ts)
 export { Pool, type PoolOptions, type PoolTask, type MapOptions, type MapAsyncOptions } from './runtime/mp/pool/pool.js';
+export { AsyncResult } from './runtime/mp/pool/async-result.js';
+export { TimeoutError } from './runtime/core/errors.js';
 export { cpuCount, jobNodes, type SystemNode } from './runtime/mp/system.js';
 // multiprocessing-shaped sync objects and shared memory (sync helper):
 // new Lock()/RLock()/Semaphore(v)/BoundedSemaphore(v)/Event()/Barrier(n)/

@@ -29,4 +29,15 @@ test('bad options are named before anything starts', () => {
   for (const [opts, re] of bad) assert.throws(() => new Pool(opts as never), re, JSON.stringify(opts));
 });
 
+test('unknown options are an error naming the option and listing the accepted ones', () => {
+  assert.throws(
+    () => new Pool({ procesess: 2 } as never),
+    (e: any) => e.code === 'DRAGON_ERR_INVALID_ARGUMENT' && /unknown option 'procesess'/.test(e.message) && /processes, initializer, initargs, maxtasksperchild/.test(e.message),
+  );
+  assert.throws(
+    () => new Pool({ processes: 2, policy: { host: 'x' } } as never),
+    (e: any) => e.code === 'DRAGON_ERR_INVALID_ARGUMENT' && /policy is not supported yet/.test(e.message),
+  );
+});
+
 test.run();

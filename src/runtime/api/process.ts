@@ -27,6 +27,12 @@ interface CommonOptions {
   name?: string;
   /** Where to run it; default: the next node of the run-time, round-robin. */
   policy?: ProcessPolicy;
+  /**
+   * Python's daemon flag: the run-time terminates the process (SIGTERM) when
+   * the process that started it exits, on whatever node it runs, and it may
+   * not start processes itself. Default false.
+   */
+  daemon?: boolean;
 }
 
 export interface ProcessPolicy {
@@ -55,7 +61,10 @@ export interface CommandProcessOptions extends CommonOptions {
 export type ProcessOptions = ModuleProcessOptions | CommandProcessOptions;
 export type ProcessSignal = 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
 
-type State = 'new' | 'starting' | 'started' | 'exited';
+type State = 'new' | 'starting' | 'started' | 'exited' | 'closed';
+const COMMON_OPTIONS = ['env', 'cwd', 'name', 'policy', 'daemon'];
+const MODULE_OPTIONS = ['module', 'fn', 'args', ...COMMON_OPTIONS];
+const COMMAND_OPTIONS = ['command', 'args', ...COMMON_OPTIONS];
 // Set while currentProcess() builds the Process that describes this process.
 let buildingSelf = false;
 
@@ -70,6 +79,7 @@ export class Process {
   #signalCode: string | null = null;
   #error: Error | undefined;
   #name: string | undefined;
+  #daemon = false;
 
   constructor(options: ProcessOptions) {
     if (buildingSelf) {
@@ -79,26 +89,42 @@ export class Process {
       this.#pid = process.pid;
       this.#host = env?.hostname;
       this.#name = env ? (env.name ?? `Process-${env.puid}`) : 'MainProcess';
+      this.#daemon = env?.daemon ?? false;
       return;
     }
     checkOptions(options);
     this.#options = options;
     this.#name = options.name;
+    this.#daemon = options.daemon ?? false;
   }
 
   /** Run-time-wide process id (assigned at start; undefined before, and outside a run-time). */
   get puid(): number | undefined {
+    this.#checkClosed('Process.puid');
     return this.#puid;
   }
 
   /** OS process id on its node (once started). */
   get pid(): number | undefined {
+    this.#checkClosed('Process.pid');
     return this.#pid;
   }
 
   /** The hostname of the node it runs on (once started). */
   get host(): string | undefined {
+    this.#checkClosed('Process.host');
     return this.#host;
+  }
+
+  /** Python's daemon flag (see the option); set it before start(). */
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+
+  set daemon(value: boolean) {
+    if (typeof value !== 'boolean') throw Errors.invalidArgument('Process.daemon', `daemon must be true or false, got ${String(value)}`);
+    if (this.#state !== 'new' || !this.#options) throw Errors.processState('Process.daemon', 'the process has already started (set daemon before start())');
+    this.#daemon = value;
   }
 
   get name(): string {
@@ -107,26 +133,48 @@ export class Process {
 
   /** Exit status once join() saw the process end, else null. Signal n gives 128 + n. */
   get exitCode(): number | null {
+    this.#checkClosed('Process.exitCode');
     return this.#exitCode;
   }
 
   /** The signal that killed the process, if one did. */
   get signalCode(): string | null {
+    this.#checkClosed('Process.signalCode');
     return this.#signalCode;
   }
 
   /** What the target threw, once join() saw the process end with it. */
   get error(): Error | undefined {
+    this.#checkClosed('Process.error');
     return this.#error;
+  }
+
+  /**
+   * Python's close(): forgets the process (most methods and attributes then
+   * throw DRAGON_ERR_VALUE). Throws DRAGON_ERR_VALUE while it may still run:
+   * join() or terminate() first (on another node only join() tells it ended).
+   */
+  close(): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'starting' || this.isAlive()) {
+      throw Errors.valueError('Process.close', 'the process is still running', 'Call join() (or terminate() and then join()) before close()');
+    }
+    this.#state = 'closed';
+    children.delete(this);
+  }
+
+  #checkClosed(op: string): void {
+    if (this.#state === 'closed') throw Errors.valueError(op, 'the process object is closed', 'close() was called: nothing about the process is kept; read what you need before close()');
   }
 
   /** Starts the process; resolves once it runs (puid and pid known). */
   async start(): Promise<void> {
     const op = 'Process.start';
+    this.#checkClosed(op);
     if (this.#state !== 'new' || !this.#options) throw Errors.processState(op, 'it was already started');
     this.#state = 'starting';
     try {
-      const spec = buildSpec(this.#options, op);
+      const spec = buildSpec(this.#options, this.#daemon, op);
       const r = await GsClient.get(op).request<CreateReply>({ type: 'create', spec }, op);
       this.#puid = r.puid;
       this.#pid = r.pid;
@@ -146,6 +194,7 @@ export class Process {
    */
   async join(timeout?: number | null): Promise<number | null> {
     const op = 'Process.join';
+    this.#checkClosed(op);
     const ms = timeoutMs(op, timeout);
     if (this.#state === 'exited') return this.#exitCode;
     if (this.#state !== 'started') throw Errors.processState(op, 'it was not started');
@@ -163,6 +212,7 @@ export class Process {
 
   /** True while the process runs (checked on the spot, not from what join() saw). */
   isAlive(): boolean {
+    this.#checkClosed('Process.isAlive');
     if (this.#state !== 'started' || this.#pid === undefined) return false;
     if (this.#options === undefined) return true; // the current process
     // On another node its pid means nothing here: alive until join() saw it end
@@ -182,6 +232,7 @@ export class Process {
   }
 
   async #signal(op: string, signal: ProcessSignal): Promise<void> {
+    this.#checkClosed(op);
     if (this.#state === 'exited') return;
     if (this.#state !== 'started' || this.#puid === undefined) throw Errors.processState(op, 'it was not started');
     await GsClient.get(op).request<SignalReply>({ type: 'signal', puid: this.#puid, signal }, op);
@@ -224,6 +275,11 @@ function checkOptions(o: ProcessOptions): void {
   const hasModule = o.module !== undefined;
   const hasCommand = o.command !== undefined;
   if (hasModule === hasCommand) throw Errors.invalidArgument(op, 'pass exactly one of module or command');
+  const accepted = hasModule ? MODULE_OPTIONS : COMMAND_OPTIONS;
+  for (const k of Object.keys(o)) {
+    if (!accepted.includes(k)) throw Errors.invalidArgument(op, `unknown option '${k}'; ${hasModule ? 'a module' : 'a command'} process takes ${accepted.join(', ')}`);
+  }
+  if (o.daemon !== undefined && typeof o.daemon !== 'boolean') throw Errors.invalidArgument(op, `daemon must be true or false, got ${String(o.daemon)}`);
   if (hasCommand && typeof o.command !== 'string') throw Errors.invalidArgument(op, 'command must be a string');
   if (o.fn !== undefined && (typeof o.fn !== 'string' || o.fn === '')) throw Errors.invalidArgument(op, 'fn must be the name of an export');
   if (o.args !== undefined && !Array.isArray(o.args)) throw Errors.invalidArgument(op, 'args must be an array');
@@ -240,14 +296,20 @@ function checkOptions(o: ProcessOptions): void {
   }
 }
 
-function buildSpec(o: ProcessOptions, op: string): ProcessSpec {
+function buildSpec(o: ProcessOptions, daemon: boolean, op: string): ProcessSpec {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   for (const [k, v] of Object.entries(o.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = String(v);
   }
-  const common = { env, cwd: o.cwd ?? process.cwd(), ...(o.name ? { name: o.name } : {}), ...(o.policy?.host ? { policy: { host: o.policy.host } } : {}) };
+  const common = {
+    env,
+    cwd: o.cwd ?? process.cwd(),
+    ...(o.name ? { name: o.name } : {}),
+    ...(o.policy?.host ? { policy: { host: o.policy.host } } : {}),
+    ...(daemon ? { daemon } : {}),
+  };
   if (o.command !== undefined) {
     return { target: { kind: 'command', command: o.command, args: o.args ?? [] }, ...common };
   }

@@ -5,6 +5,8 @@ export const ENV = {
   puid: 'DRAGON_PUID',
   parentPuid: 'DRAGON_PARENT_PUID',
   name: 'DRAGON_PROCESS_NAME',
+  /** '1' in a daemonic process (Process daemon: true). */
+  daemon: 'DRAGON_DAEMON',
   defaultPool: 'DRAGON_DEFAULT_POOL',
   gsChannel: 'DRAGON_GS_CHANNEL',
   hostname: 'DRAGON_HOSTNAME',
@@ -18,6 +20,7 @@ export interface RuntimeEnv {
   puid: number;
   parentPuid: number | undefined;
   name: string | undefined;
+  daemon: boolean;
   defaultPool: Uint8Array;
   gsChannel: Uint8Array;
   hostname: string;
@@ -36,6 +39,7 @@ export function runtimeEnv(): RuntimeEnv | undefined {
     puid,
     parentPuid: Number.isSafeInteger(parent) && parent > 0 ? parent : undefined,
     name: e[ENV.name] || undefined,
+    daemon: e[ENV.daemon] === '1',
     defaultPool: new Uint8Array(Buffer.from(pool, 'base64')),
     gsChannel: new Uint8Array(Buffer.from(gs, 'base64')),
     hostname: e[ENV.hostname] ?? '',

@@ -17,6 +17,7 @@ const SCRUB_NAMES = new Set([
   'DRAGON_GATEWAY',
   'DRAGON_PARENT_PUID',
   'DRAGON_PROCESS_NAME',
+  'DRAGON_DAEMON',
   'SLURM_PROCID',
   'SLURM_LOCALID',
   'SLURM_TASK_PID',
@@ -52,6 +53,7 @@ export interface Identity {
   puid: number;
   parentPuid?: number;
   name?: string;
+  daemon?: boolean;
 }
 
 export function runtimeVars(rt: RuntimeVars): Record<string, string> {
@@ -71,6 +73,7 @@ export function processEnv(base: Readonly<Record<string, string | undefined>>, r
   const env: Record<string, string> = { ...scrubbed(base), ...rt, [ENV.puid]: String(id.puid) };
   if (id.parentPuid !== undefined) env[ENV.parentPuid] = String(id.parentPuid);
   if (id.name !== undefined) env[ENV.name] = id.name;
+  if (id.daemon) env[ENV.daemon] = '1';
   return env;
 }
 

@@ -8,6 +8,9 @@
 // remote node through the control plane), and every node reports its
 // processes' exits (`exited`). Single-threaded and never blocked by one
 // request: joins wait as timers and callbacks, starts as promises.
+// Daemonic processes (Python's daemon flag) are enforced here, so on every
+// node alike: GS terminates them when the process that started them exits,
+// and refuses them children.
 import { GsRequest, type CreateRequest, type JoinRequest, type ProcessSpec, type SignalRequest, type SystemRequest } from '../../../schemas/gs.js';
 import type { CreateReply, ErrorReply, GsReply, JoinReply, SignalReply, SystemReply } from '../../../schemas/gs.js';
 import type { Log } from '../control/log.js';
@@ -52,6 +55,7 @@ export interface ProcessRecord {
   parent: number | undefined;
   node: number;
   pid: number;
+  daemon: boolean;
   exit: ExitRecord | undefined;
   joiners: Set<Joiner>;
 }
@@ -85,6 +89,10 @@ export class GlobalServices {
   #nextNode = 0;
   /** Exits reported before the start's reply was processed (both arrive in one read). */
   readonly #early = new Map<number, ExitRecord>();
+  /** Puids of starts that failed: their process may still report its exit (ignored). */
+  readonly #failed = new Set<number>();
+  /** Daemonic processes still running, by the puid of the process that started them. */
+  readonly #daemons = new Map<number, Set<number>>();
 
   constructor(options: GlobalServicesOptions) {
     this.#o = options;
@@ -107,7 +115,7 @@ export class GlobalServices {
   adoptHead(puid: number, pid: number): ProcessRecord {
     this.#nextPuid = Math.max(this.#nextPuid, puid + 1);
     this.#o.log.info('gs', `head process ${puid} (pid ${pid})`);
-    return this.#track(puid, undefined, 0, pid);
+    return this.#track(puid, undefined, 0, pid, false);
   }
 
   /** No new processes from now on; requests get an error reply. */
@@ -150,6 +158,7 @@ export class GlobalServices {
   /** A process of node `node` exited (its node has reclaimed what it held). */
   exited(puid: number, exit: ExitRecord): void {
     const r = this.#records.get(puid);
+    if (this.#failed.delete(puid)) return;
     if (!r) return void this.#early.set(puid, exit);
     if (r.exit) return;
     r.exit = exit;
@@ -161,11 +170,20 @@ export class GlobalServices {
       this.#o.reply(j.origin, joinReply(j.id, exit));
     }
     r.joiners.clear();
+    if (r.daemon && r.parent !== undefined) {
+      const siblings = this.#daemons.get(r.parent);
+      siblings?.delete(puid);
+      if (siblings?.size === 0) this.#daemons.delete(r.parent);
+    }
+    this.#endDaemons(puid);
     this.#o.onExit(r);
   }
 
   async #create(req: CreateRequest, origin: Origin): Promise<void> {
     if (!this.#accepting) return this.#fail(origin, req.id, 'the run-time is shutting down: no new processes', 'DRAGON_ERR_SHUTTING_DOWN');
+    if (this.#records.get(req.from)?.daemon) {
+      return this.#fail(origin, req.id, `process ${req.from} is daemonic, and a daemonic process may not start processes (as in Python). Start it with daemon: false`, 'DRAGON_ERR_PROCESS_STATE');
+    }
     const hosts = this.#hosts ?? (await this.#hostsReady);
     const node = this.#place(req.spec, hosts);
     if (typeof node === 'string') return this.#fail(origin, req.id, node, 'DRAGON_ERR_BAD_POLICY');
@@ -175,11 +193,20 @@ export class GlobalServices {
       started = await this.#o.node(node).start({ puid, parent: req.from, spec: req.spec });
     } catch (err) {
       const e = err as { message?: string; code?: string };
+      if (!this.#early.delete(puid)) this.#failed.add(puid);
       this.#o.log.warn('gs', `process for ${req.from} not started on ${hosts[node]}: ${e.message}`);
       return this.#fail(origin, req.id, `the process could not be started on ${hosts[node]}: ${e.message}`, e.code ?? 'DRAGON_ERR_SPAWN');
     }
-    this.#track(puid, req.from, node, started.pid);
-    this.#o.log.info('gs', `process ${puid} started by ${req.from} on ${hosts[node]} (pid ${started.pid})`);
+    const daemon = req.spec.daemon === true;
+    this.#track(puid, req.from, node, started.pid, daemon);
+    this.#o.log.info('gs', `process ${puid}${daemon ? ' (daemonic)' : ''} started by ${req.from} on ${hosts[node]} (pid ${started.pid})`);
+    if (daemon) {
+      let set = this.#daemons.get(req.from);
+      if (!set) this.#daemons.set(req.from, (set = new Set()));
+      set.add(puid);
+      // its parent exited while it was being started
+      if (this.#records.get(req.from)?.exit) this.#endDaemons(req.from);
+    }
     this.#o.reply<CreateReply>(origin, { v: 1, id: req.id, ok: true, puid, pid: started.pid, startTime: started.startTime, host: hosts[node]!, node });
   }
 
@@ -224,8 +251,21 @@ export class GlobalServices {
     this.#o.reply<SystemReply>(origin, { v: 1, id: req.id, ok: true, nodes });
   }
 
-  #track(puid: number, parent: number | undefined, node: number, pid: number): ProcessRecord {
-    const record: ProcessRecord = { puid, parent, node, pid, exit: undefined, joiners: new Set() };
+  // Process `parent` exited: its daemonic children go (Python's terminate(): SIGTERM).
+  #endDaemons(parent: number): void {
+    const set = this.#daemons.get(parent);
+    if (!set) return;
+    this.#daemons.delete(parent);
+    for (const puid of set) {
+      const r = this.#records.get(puid);
+      if (!r || r.exit) continue;
+      this.#o.log.info('gs', `SIGTERM to daemonic process ${puid}: process ${parent}, which started it, exited`);
+      this.#o.node(r.node).signal(puid, 'SIGTERM');
+    }
+  }
+
+  #track(puid: number, parent: number | undefined, node: number, pid: number, daemon: boolean): ProcessRecord {
+    const record: ProcessRecord = { puid, parent, node, pid, daemon, exit: undefined, joiners: new Set() };
     this.#records.set(puid, record);
     const exit = this.#early.get(puid);
     if (exit) {

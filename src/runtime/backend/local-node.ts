@@ -33,14 +33,14 @@ export class LocalNode implements NodeOps {
     this.#watch(puid, proc);
   }
 
-  start(s: ProcessStart): Promise<{ pid: number; startTime: string }> {
-    try {
-      const proc = this.#launch(s.puid, s.parent, s.spec);
-      this.#watch(s.puid, proc);
-      return Promise.resolve({ pid: proc.pid, startTime: proc.startTime });
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  // Resolves once a module process found its target (Process.start()'s
+  // contract: a missing export is an error there, not an exit code later).
+  async start(s: ProcessStart): Promise<{ pid: number; startTime: string }> {
+    const proc = this.#launch(s.puid, s.parent, s.spec);
+    this.#watch(s.puid, proc);
+    const failed = await proc.started;
+    if (failed) throw Object.assign(new Error(failed.message), { code: failed.code });
+    return { pid: proc.pid, startTime: proc.startTime };
   }
 
   signal(puid: number, signal: string): void {
@@ -49,7 +49,7 @@ export class LocalNode implements NodeOps {
   }
 
   #launch(puid: number, parent: number, spec: ProcessSpec): ManagedProcess {
-    const env = processEnv(spec.env, this.#o.runtimeVars, { puid, parentPuid: parent, ...(spec.name ? { name: spec.name } : {}) });
+    const env = processEnv(spec.env, this.#o.runtimeVars, { puid, parentPuid: parent, ...(spec.name ? { name: spec.name } : {}), ...(spec.daemon ? { daemon: true } : {}) });
     const t = spec.target;
     if (t.kind === 'command') return this.#o.ls.startCommand(puid, t.command, t.args, spec.cwd, env);
     return this.#o.ls.startModule(

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { NOT_STARTED, READY, type NotStarted } from '../proc/payload.js';
 import { LineSplitter } from './line-splitter.js';
 
 /** How long after exit the output pipes may stay open before we stop waiting for them. */
@@ -42,6 +43,12 @@ export class ManagedProcess {
   readonly pid: number;
   readonly startTime: string;
   readonly exited: Promise<ExitInfo>;
+  /**
+   * A module process: resolves once it found its target (undefined), or
+   * with why it never ran it (see payload.ts). A command: at once.
+   */
+  readonly started: Promise<NotStarted | undefined>;
+  #startedDone!: (why: NotStarted | undefined) => void;
   readonly #child: ChildProcess;
   #exit: ExitInfo | undefined;
   readonly #errorChunks: Buffer[] = [];
@@ -54,9 +61,14 @@ export class ManagedProcess {
     const out = new LineSplitter((b) => sink(this.puid, 1, b));
     const err = new LineSplitter((b) => sink(this.puid, 2, b));
     const streams: Array<Promise<void>> = [pump(child.stdout!, out), pump(child.stderr!, err)];
+    this.started = new Promise((resolve) => (this.#startedDone = resolve));
     const fd3 = child.stdio[3] as Readable | null | undefined;
-    if (fd3) {
-      fd3.on('data', (c: Buffer) => this.#errorChunks.push(c));
+    if (!fd3) this.#startedDone(undefined);
+    else {
+      fd3.on('data', (c: Buffer) => {
+        if (this.#errorChunks.length === 0 && c[0] === READY) this.#startedDone(undefined);
+        this.#errorChunks.push(c);
+      });
       fd3.on('error', () => {}); // the child may close its end first
       streams.push(ended(fd3));
     }
@@ -72,13 +84,11 @@ export class ManagedProcess {
         const finish = () => {
           clearTimeout(timer);
           if (this.#exit) return;
-          this.#exit = {
-            code,
-            signal,
-            exitCode: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0),
-            error: this.#errorChunks.length ? Buffer.concat(this.#errorChunks) : null,
-          };
+          const fd3 = Buffer.concat(this.#errorChunks);
+          const exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+          this.#exit = { code, signal, exitCode, error: fd3[0] === READY && fd3.length > 1 ? fd3.subarray(1) : null };
           resolve(this.#exit);
+          this.#startedDone(notStarted(fd3, exitCode, signal));
         };
         void drained.then(finish);
       });
@@ -141,6 +151,19 @@ export class ManagedProcess {
     this.#child.stdout?.resume();
     this.#child.stderr?.resume();
   }
+}
+
+// The process ended before it said READY: what it said instead, or how it ended.
+function notStarted(fd3: Buffer, exitCode: number, signal: string | null): NotStarted {
+  if (fd3[0] === NOT_STARTED) {
+    try {
+      return JSON.parse(fd3.toString('utf8', 1)) as NotStarted;
+    } catch {
+      // a torn record: say how it ended instead
+    }
+  }
+  const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
+  return { message: `the process ${how} before it found its target (see its output)`, code: 'DRAGON_ERR_SPAWN' };
 }
 
 function pump(stream: Readable, lines: LineSplitter): Promise<void> {

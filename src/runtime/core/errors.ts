@@ -283,6 +283,11 @@ export const Errors = {
     });
   },
 
+  // Python's ValueError of Process.close() and of a closed Process.
+  valueError(op: string, why: string, hint: string): DragonError {
+    return new DragonError(`${op}: ${why}`, { code: 'DRAGON_ERR_VALUE', hint });
+  },
+
   moduleNotFound(op: string, module: string): DragonError {
     return new DragonError(`${op}: module ${module} not found`, {
       code: 'DRAGON_ERR_MODULE_NOT_FOUND',
@@ -355,6 +360,19 @@ export const Errors = {
       hint: 'Fix the cause, then create a new Pool (this one runs no more tasks)',
       cause,
     });
+  },
+
+  // AsyncResult.successful() before the task finished (Python: ValueError).
+  notReady(op: string): DragonError {
+    return new DragonError(`${op}: the result is not ready`, {
+      code: 'DRAGON_ERR_VALUE',
+      hint: 'Check ready() first, or await wait() or get()',
+    });
+  },
+
+  // AsyncResult.get(timeout) found no result in time (Python: multiprocessing.TimeoutError).
+  resultTimeout(op: string, ms: number): TimeoutError {
+    return new TimeoutError(`${op}: the result was not ready within ${ms} ms`);
   },
 
   poolTerminated(op: string): DragonError {
@@ -486,6 +504,14 @@ export class BufferTooShort extends DragonError {
   }
 }
 // ---- end mp queues and pipes ---------------------------------------------------
+
+/** AsyncResult.get(timeout) expired (Python's multiprocessing.TimeoutError). code DRAGON_ERR_TIMEOUT. */
+export class TimeoutError extends DragonError {
+  constructor(message: string) {
+    super(message, { code: statusName(Status.TIMEOUT), errno: Status.TIMEOUT, hint: 'Pass a longer timeout (milliseconds) or none to wait until the task ends; the task goes on' });
+    this.name = 'TimeoutError';
+  }
+}
 
 // Filled by native.ts once the library is loaded (dragon_strerror), so the
 // text matches the C library; the symbolic name is the fallback.

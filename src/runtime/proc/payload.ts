@@ -1,8 +1,19 @@
 // What Local Services hands a module process through its fd 3 (a socket
 // pair): [u32 big-endian header length][JSON header][encoded arguments].
-// The same fd carries back the error the target threw (codec-encoded), so
+// The same fd carries back one byte once the target is found, READY (then,
+// if it throws, the error: codec-encoded), or NOT_STARTED and a JSON
+// { message, code } when it never ran (module that does not load, missing
+// export, undecodable arguments): Process.start() rejects with that. So
 // neither side needs a channel or the native binding for it.
 export const PAYLOAD_FD = 3;
+export const READY = 1;
+export const NOT_STARTED = 2;
+
+/** Why a module process never ran its target (what start() rejects with). */
+export interface NotStarted {
+  message: string;
+  code: string;
+}
 
 export interface TargetHeader {
   v: 1;

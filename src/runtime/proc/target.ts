@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeArgs } from '../api/args.js';
 import { encode, encoded } from '../core/codec.js';
 import { Errors } from '../core/errors.js';
-import { PAYLOAD_FD, decodePayload, type TargetHeader } from './payload.js';
+import { NOT_STARTED, PAYLOAD_FD, READY, decodePayload, type NotStarted, type TargetHeader } from './payload.js';
 import { describe, displayPath, loadFailure, reportLine, userStack } from './report.js';
 
 export async function runTarget(): Promise<void> {
@@ -20,6 +20,8 @@ export async function runTarget(): Promise<void> {
   // parent also receives the error itself.
   process.on('uncaughtExceptionMonitor', (err) => sendError(err));
 
+  // Without fn, loading the module is the work: the caller does not wait for it.
+  if (header.fn === undefined) ready();
   let mod: Record<string, unknown>;
   try {
     mod = (await import(header.module)) as Record<string, unknown>;
@@ -38,6 +40,7 @@ export async function runTarget(): Promise<void> {
   } catch (err) {
     return fail(err, `process ${header.puid} could not decode its arguments: ${describe(err)}`);
   }
+  ready();
   try {
     await (fn as (...a: unknown[]) => unknown)(...values);
   } catch (err) {
@@ -68,15 +71,40 @@ function pick(mod: Record<string, unknown>, h: TargetHeader): unknown {
   return typeof mod.default === 'function' ? mod.default : () => undefined;
 }
 
+// Before ready(), the caller's start() rejects with `line` (nothing on
+// stderr: the caller has the error); after, it is the target's failure.
 function fail(err: unknown, line: string): never {
-  sendError(err);
-  reportLine(line, err);
+  if (isReady) {
+    sendError(err);
+    reportLine(line, err);
+  } else {
+    const code = (err as { code?: unknown })?.code;
+    const record: NotStarted = { message: line, code: typeof code === 'string' && code.startsWith('DRAGON_') ? code : 'DRAGON_ERR_SCRIPT' };
+    writeFd3(Buffer.concat([Buffer.from([NOT_STARTED]), Buffer.from(JSON.stringify(record), 'utf8')]));
+    sent = true;
+    if (process.env.DRAGON_LOG_LEVEL === 'debug') reportLine(line, err);
+  }
   process.exit(1);
+}
+
+let isReady = false;
+// The target was found: the caller's start() resolves.
+function ready(): void {
+  isReady = true;
+  writeFd3(Buffer.from([READY]));
+}
+
+function writeFd3(b: Buffer): void {
+  try {
+    writeSync(PAYLOAD_FD, b);
+  } catch {
+    // Local Services is gone: the run-time is ending
+  }
 }
 
 let sent = false;
 function sendError(err: unknown): void {
-  if (sent) return;
+  if (sent || !isReady) return;
   sent = true;
   try {
     encode(err instanceof Error ? err : new Error(describe(err)), 'Process');

@@ -21,6 +21,7 @@ import { resolveModule } from '../../api/module-url.js';
 import { runtimeEnv } from '../../api/runtime-env.js';
 import { Channel } from '../../core/channel.js';
 import { Errors } from '../../core/errors.js';
+import { AsyncResult } from './async-result.js';
 import { defaultPool } from '../default-pool.js';
 import { jobNodes } from '../system.js';
 import { IterJob, MapJob, type Callbacks, type Chunk, type Job } from './jobs.js';
@@ -51,6 +52,8 @@ export interface MapOptions {
 
 export type MapAsyncOptions<R> = MapOptions & Callbacks<R>;
 
+const POOL_OPTIONS = ['processes', 'initializer', 'initargs', 'maxtasksperchild'];
+
 // Chunks in a worker's channel (see `depth`), and how long that should keep it busy.
 const DEPTH_MIN = 1;
 const DEPTH_MAX = 64;
@@ -66,6 +69,9 @@ const AHEAD_PER_WORKER = 128;
 const TRY_ONCE = { timeout: 0 };
 
 const WORKER_MODULE = new URL('./worker.js', import.meta.url).href;
+/** Node's exit code when the event loop emptied while the (top-level) await of the task was pending. */
+const UNSETTLED_EXIT = 13;
+const UNSETTLED_WHY = "the task's promise never settled and nothing kept the worker's event loop alive (exit code 13)";
 
 interface Worker {
   id: number;
@@ -123,6 +129,7 @@ export class Pool implements AsyncDisposable {
   constructor(options: PoolOptions = {}) {
     const op = 'new Pool';
     if (options === null || typeof options !== 'object') throw Errors.invalidArgument(op, 'options must be an object like { processes: 4 }');
+    checkOptionNames(options, op);
     const { processes, initializer, initargs, maxtasksperchild } = options;
     if (processes !== undefined && !(Number.isSafeInteger(processes) && processes >= 1)) {
       throw Errors.invalidArgument(op, `processes must be a positive integer, got ${String(processes)}`);
@@ -178,8 +185,9 @@ export class Pool implements AsyncDisposable {
    * Promise settles with the results (callback first) or the first error
    * (errorCallback first, and then the Promise counts as handled).
    */
-  mapAsync<R = unknown>(task: PoolTask, inputs: Iterable<unknown> | AsyncIterable<unknown>, options?: MapAsyncOptions<R[]>): Promise<R[]> {
-    return this.#map('Pool.mapAsync', task, inputs, false, (options ?? {}) as MapAsyncOptions<unknown>) as Promise<R[]>;
+  mapAsync<R = unknown>(task: PoolTask, inputs: Iterable<unknown> | AsyncIterable<unknown>, options?: MapAsyncOptions<R[]>): AsyncResult<R[]> {
+    const o = (options ?? {}) as MapAsyncOptions<unknown>;
+    return new AsyncResult(this.#map('Pool.mapAsync', task, inputs, false, o) as Promise<R[]>, o.errorCallback !== undefined);
   }
 
   /** fn(...args) for every argument list, in order. */
@@ -188,25 +196,33 @@ export class Pool implements AsyncDisposable {
   }
 
   /** starmap, with Python's starmap_async callbacks. */
-  starmapAsync<R = unknown>(task: PoolTask, inputs: Iterable<unknown[]> | AsyncIterable<unknown[]>, options?: MapAsyncOptions<R[]>): Promise<R[]> {
-    return this.#map('Pool.starmapAsync', task, inputs, true, (options ?? {}) as MapAsyncOptions<unknown>) as Promise<R[]>;
+  starmapAsync<R = unknown>(task: PoolTask, inputs: Iterable<unknown[]> | AsyncIterable<unknown[]>, options?: MapAsyncOptions<R[]>): AsyncResult<R[]> {
+    const o = (options ?? {}) as MapAsyncOptions<unknown>;
+    return new AsyncResult(this.#map('Pool.starmapAsync', task, inputs, true, o) as Promise<R[]>, o.errorCallback !== undefined);
   }
 
   /** fn(...args) in one worker. */
   apply<R = unknown>(task: PoolTask, args: unknown[] = []): Promise<R> {
-    return this.applyAsync<R>(task, args);
+    return this.#apply('Pool.apply', task, args, {}) as Promise<R>;
   }
 
-  /** apply, with Python's apply_async callbacks: submitted at once, the Promise is the AsyncResult. */
-  applyAsync<R = unknown>(task: PoolTask, args: unknown[] = [], options?: Callbacks<R>): Promise<R> {
-    const op = 'Pool.applyAsync';
+  /**
+   * apply, Python's apply_async: submitted at once; the AsyncResult is
+   * also awaitable. callback/errorCallback as for mapAsync.
+   */
+  applyAsync<R = unknown>(task: PoolTask, args: unknown[] = [], options?: Callbacks<R>): AsyncResult<R> {
+    const o = (options ?? {}) as Callbacks<unknown>;
+    return new AsyncResult(this.#apply('Pool.applyAsync', task, args, o) as Promise<R>, o.errorCallback !== undefined);
+  }
+
+  #apply(op: string, task: PoolTask, args: unknown[], callbacks: Callbacks<unknown>): Promise<unknown> {
     try {
       this.#open(op);
       const fnId = this.#fnId(task, op);
       if (!Array.isArray(args)) throw Errors.invalidArgument(op, 'args must be an array of arguments');
-      const job = new MapJob(fnId, true, [args], 1, true, (options ?? {}) as Callbacks<unknown>);
+      const job = new MapJob(fnId, true, [args], 1, true, callbacks);
       this.#submit(job);
-      return job.promise as Promise<R>;
+      return job.promise;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -441,7 +457,8 @@ export class Pool implements AsyncDisposable {
     const id = ++this.#nextWorker;
     const tasks = Channel.create({ pool: defaultPool(), capacity: TASK_CAPACITY, blockSize: TASK_BLOCK });
     const cfg: WorkerConfig = { id, tasks, results: this.#results, maxtasks: this.#maxtasks, init: this.#init };
-    const proc = new Process({ module: WORKER_MODULE, fn: 'poolWorker', args: [cfg], name: `PoolWorker-${id}`, ...(host ? { policy: { host } } : {}) });
+    // daemonic, as Python's: they go when the process that made the pool exits
+    const proc = new Process({ module: WORKER_MODULE, fn: 'poolWorker', args: [cfg], name: `PoolWorker-${id}`, daemon: true, ...(host ? { policy: { host } } : {}) });
     let exitDone!: () => void;
     const exit = new Promise<void>((resolve) => (exitDone = resolve));
     const w: Worker = { id, host, proc, started: undefined as never, tasks, outstanding: 0, sent: 0, fns: new Set(), retiring: false, exited: false, watching: false, exit, exitDone };
@@ -453,6 +470,9 @@ export class Pool implements AsyncDisposable {
     );
     this.#workers.add(w);
     this.#active = [...this.#active, w];
+    // closed with nothing to do before the workers could start: this one
+    // runs its initializer (as Python's do) and exits
+    if (this.#stopped) tasks.sendSync([STOP], TRY_ONCE);
     if (this.#outstanding > 0 || this.#state !== 'running') void this.#watch(w);
   }
 
@@ -494,7 +514,7 @@ export class Pool implements AsyncDisposable {
       this.#drainResults();
       this.#reclaim(w, () => {
         const p = w.proc;
-        const how = p.signalCode ? `killed by ${p.signalCode}` : `exit code ${p.exitCode}`;
+        const how = p.signalCode ? `killed by ${p.signalCode}` : p.exitCode === UNSETTLED_EXIT ? UNSETTLED_WHY : `exit code ${p.exitCode}`;
         const threw = p.error ? `; it threw ${p.error.name}: ${p.error.message}` : '';
         return Errors.workerDied(`worker ${w.id} (puid ${p.puid} on ${p.host ?? 'its node'})`, `${how}${threw}`);
       });
@@ -671,6 +691,16 @@ function resolveCached(module: string | URL, op: string): string {
   let url = resolved.get(key);
   if (url === undefined) resolved.set(key, (url = resolveModule(module, op)));
   return url;
+}
+
+// Python's Pool takes no other keyword either; a typo must not be ignored.
+function checkOptionNames(options: object, op: string): void {
+  const accepted = `it takes ${POOL_OPTIONS.join(', ')}`;
+  for (const k of Object.keys(options)) {
+    if (POOL_OPTIONS.includes(k)) continue;
+    if (k === 'policy') throw Errors.invalidArgument(op, `policy is not supported yet (workers go round-robin over the job's nodes); ${accepted}`);
+    throw Errors.invalidArgument(op, `unknown option '${k}'; ${accepted}`);
+  }
 }
 
 function checkChunksize(chunksize: unknown, op: string): number | undefined {

@@ -140,11 +140,22 @@ const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 async function load(module: string, fnName: string | undefined): Promise<Fn> {
   let m = modules.get(module);
-  if (!m) modules.set(module, (m = import(module) as Promise<Record<string, unknown>>));
+  if (!m) modules.set(module, (m = importModule(module)));
   const mod = await m;
   const fn = fnName === undefined ? mod.default : (mod[fnName] ?? (mod.default as Record<string, unknown> | undefined)?.[fnName]);
   if (typeof fn !== 'function') throw Errors.exportNotFound(displayPath(module), fnName ?? 'default', Object.keys(mod));
   return fn as Fn;
+}
+
+// A TypeScript module goes through tsx, as a Process's would (Local
+// Services starts those with --import tsx; a worker learns its modules later).
+let tsx: Promise<unknown> | undefined;
+async function importModule(module: string): Promise<Record<string, unknown>> {
+  if (/\.[cm]?ts$/.test(new URL(module).pathname)) {
+    tsx ??= import('../../backend/paths.js').then(({ tsxImport }) => import(tsxImport()));
+    await tsx;
+  }
+  return (await import(module)) as Record<string, unknown>;
 }
 
 function asError(err: unknown): Error {
