@@ -22,6 +22,7 @@ import { Log } from '../control/log.js';
 import { keptLogFile, runtimeDir } from '../control/paths.js';
 import { killStrays } from '../control/strays.js';
 import { removeRuntimeDir, removeSegments } from '../control/sweep.js';
+import { requireNativeBuild } from '../backend/paths.js';
 import { DragonError, Errors } from '../core/errors.js';
 import { detectAllocation, explainLaunchFailure, launchPlans, selectNodes, type Allocation } from '../wlm/index.js';
 import { ControlServer, type BackendConnection } from './control-server.js';
@@ -94,6 +95,7 @@ export async function runDragon(input: DragonConfigInput, opts: RunDragonOptions
   const config = parsed.data;
   const env = opts.env ?? process.env;
   const script = checkScript(config.script);
+  requireNativeBuild();
   const alloc = await detectAllocation({
     ...(config.wlm ? { wlm: config.wlm } : {}),
     ...(config.hostfile ? { hostfile: config.hostfile } : {}),
