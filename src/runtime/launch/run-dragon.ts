@@ -189,7 +189,8 @@ class Launch {
     try {
       server.onBackend((conn) => this.#connected(conn));
       const started = Date.now();
-      this.#steps = (await this.#stepSpecs(server.address)).map((spec) => new LaunchedStep(spec));
+      const specs = await this.#stepSpecs(server.address);
+      this.#steps = this.#local ? specs.map((spec) => LaunchedStep.local(spec)) : await Promise.all(specs.map((spec) => LaunchedStep.launcher(spec)));
       for (const step of this.#steps) void step.exited.then((e) => this.#stepExited(step, e.code, e.signal));
       this.#log.info('control', `${this.alloc.kind}: starting ${this.#nodes.length} backend(s) on ${this.#nodes.map((n) => n.name).join(', ')}`);
       this.opts.onStart?.({ runtimeId: this.#rtid, backendPid: this.#steps[0]!.pid, runtimeDir: runtimeDir(this.#rtid), nodes: this.#nodes.map((n) => n.name), wlm: this.alloc.kind });
