@@ -30,13 +30,19 @@ export function packageRoot(): string {
 
 export function execShim(): string {
   const path = join(packageRoot(), 'native', 'exec-shim', 'build', 'dragon-exec');
-  if (!existsSync(path)) {
-    throw Errors.library(
-      `the exec shim is not built (${path} is missing)`,
-      'Run `npm install` in the dragonhpc package (or `make -C native/exec-shim`)',
-    );
-  }
+  if (!existsSync(path)) throw Errors.notBuilt('the exec shim', path);
   return path;
+}
+
+/**
+ * What every backend needs from the install script's build, checked by the
+ * launcher before it starts anything (the package is at the same path on
+ * every node).
+ */
+export function requireNativeBuild(): void {
+  const lib = process.env.DRAGON_LIBDRAGON ?? join(packageRoot(), 'native', 'libdragon', 'build', 'libdragon.so');
+  if (!existsSync(lib)) throw Errors.notBuilt('libdragon', lib);
+  execShim();
 }
 
 export const TS_EXTENSIONS = ['.ts', '.mts', '.cts'];

@@ -8,13 +8,13 @@
 // The per-node runs are process.execPath + this package's
 // bin/dragon-cleanup.js: the same paths must exist on every node (a shared
 // filesystem), as for the launcher's backends.
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { packageRoot } from '../cli/oclif-config.js';
 import { compressHostlist } from '../wlm/hostlist.js';
+import { startLauncher } from '../wlm/exec.js';
 import { explainLaunchFailure, launchPlans, nodeIndexFromEnv } from '../wlm/index.js';
 import type { Allocation, LaunchPlan } from '../wlm/types.js';
 import { cleanupLocal, type CleanupOptions, type CleanupResult } from './index.js';
@@ -186,20 +186,29 @@ export interface LauncherExit {
  * when every launcher has exited, or at the deadline after stopping those
  * still running (SIGTERM, then SIGKILL). `timedOut` says which happened.
  */
-export function runPlans(plans: LaunchPlan[], g: Gathering, o: RunPlansOptions): Promise<{ exits: LauncherExit[]; timedOut: boolean }> {
+export async function runPlans(plans: LaunchPlan[], g: Gathering, o: RunPlansOptions): Promise<{ exits: LauncherExit[]; timedOut: boolean }> {
   const perNode = plans.length === g.nodes.length;
-  const exits: LauncherExit[] = [];
   let timedOut = false;
-  return new Promise((resolve) => {
-    let running = plans.length;
-    if (running === 0) return resolve({ exits, timedOut });
-    const children = plans.map((plan, i) => {
-      // Own process group: the deadline stops the launcher and what it started here.
-      const child = spawn(plan.command, plan.args, {
-        env: plan.env,
-        stdio: [plan.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        detached: true,
-      });
+  // Own process group (startLauncher): the deadline stops the launcher and what it started here.
+  const launched = await Promise.all(plans.map((plan) => startLauncher(plan, 'pipe')));
+  const signalAll = (sig: NodeJS.Signals) => {
+    for (const { child: c } of launched) {
+      if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) continue;
+      try {
+        process.kill(-c.pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  let killTimer: NodeJS.Timeout | undefined;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    signalAll('SIGTERM');
+    killTimer = setTimeout(() => signalAll('SIGKILL'), o.killGraceMs ?? 2000);
+  }, o.deadlineMs);
+  const exits = await Promise.all(
+    launched.map(async ({ child, exited }, i): Promise<LauncherExit> => {
       let stderr = '';
       child.stderr!.setEncoding('utf8');
       child.stderr!.on('data', (d: string) => {
@@ -211,48 +220,14 @@ export function runPlans(plans: LaunchPlan[], g: Gathering, o: RunPlansOptions):
         if (r) g.add(r, perNode ? i : undefined);
         else if (line.trim()) o.onOther?.(line);
       });
-      if (plan.stdin !== null) {
-        child.stdin!.on('error', () => {}); // the remote end may exit without reading
-        child.stdin!.end(plan.stdin);
-      }
-      let ended = false;
-      const end = (code: number | null, signal: NodeJS.Signals | null) => {
-        if (ended) return;
-        ended = true;
-        exits.push({ plan: i, code, signal, stderr });
-        if (--running === 0) finish();
-      };
-      child.on('error', (err) => {
-        stderr += `${err.message}\n`;
-        end(null, null);
-      });
-      child.on('close', end);
-      return child;
-    });
-    const signalAll = (sig: NodeJS.Signals) => {
-      for (const c of children) {
-        if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) continue;
-        try {
-          process.kill(-c.pid, sig);
-        } catch {
-          // already gone
-        }
-      }
-    };
-    let killTimer: NodeJS.Timeout | undefined;
-    const deadline = setTimeout(() => {
-      timedOut = true;
-      signalAll('SIGTERM');
-      killTimer = setTimeout(() => signalAll('SIGKILL'), o.killGraceMs ?? 2000);
-    }, o.deadlineMs);
-    function finish() {
-      clearTimeout(deadline);
-      if (killTimer) clearTimeout(killTimer);
-      for (const p of plans) for (const f of p.files ?? []) rmSync(f, { force: true });
-      exits.sort((a, b) => a.plan - b.plan);
-      resolve({ exits, timedOut });
-    }
-  });
+      const e = await exited;
+      return { plan: i, code: e.code, signal: e.signal, stderr: e.startError ? `${stderr}${e.startError}\n` : stderr };
+    }),
+  );
+  clearTimeout(deadline);
+  if (killTimer) clearTimeout(killTimer);
+  for (const p of plans) for (const f of p.files ?? []) rmSync(f, { force: true });
+  return { exits, timedOut };
 }
 
 /** Where the per-node runs find this command. */

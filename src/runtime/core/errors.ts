@@ -338,6 +338,17 @@ export const Errors = {
     return new DragonError(message, { code: 'DRAGON_ERR_LIBRARY', hint, cause });
   },
 
+  // A program the install script builds is missing: npm skipped the script
+  // (--ignore-scripts, or allowScripts does not approve it) or it failed.
+  notBuilt(what: string, path: string): DragonError {
+    return new DragonError(`${what} is not built (${path} is missing): dragonhpc's install script did not run`, {
+      code: 'DRAGON_ERR_LIBRARY',
+      hint:
+        'Run `npm rebuild dragonhpc` in your project (`npm install` in a clone); it needs make and a C compiler. ' +
+        'If npm skips install scripts, approve this one first: `npm approve-scripts dragonhpc`',
+    });
+  },
+
   // ---- Pool (mp/pool/) -------------------------------------------------------
 
   // A submission (or join) the pool's state does not allow.

@@ -50,10 +50,7 @@ function findLibrary(): string {
 
 function loadLibrary(path: string): Library {
   if (!existsSync(path)) {
-    throw Errors.library(
-      `libdragon is not built (${path} is missing)`,
-      'Run `npm install` in the dragonhpc package (or `make -C native/libdragon`)',
-    );
+    throw Errors.notBuilt('libdragon', path);
   }
   try {
     return koffi().load(path);

@@ -6,7 +6,11 @@
 // or on stdin (never in argv, which every user can read in /proc). Its
 // stderr is kept (the last few KiB) to explain a step that fails before
 // its backends check in.
+// Launchers go through execa (wlm/exec.ts); the backend on this machine
+// alone is a plain spawn: execa's import would add 140-230 ms to the
+// start-up of every local run (measured; README, "On several nodes").
 import { spawn, type ChildProcess } from 'node:child_process';
+import { startLauncher } from '../wlm/exec.js';
 
 const STDERR_KEEP = 4096;
 
@@ -27,23 +31,42 @@ export class LaunchedStep {
   readonly pid: number;
   readonly exited: Promise<StepExit>;
   #stderr = '';
-  readonly #child: ChildProcess;
 
-  constructor(readonly spec: StepSpec) {
-    this.#child = spawn(spec.command, spec.args, { detached: true, env: spec.env, stdio: [spec.stdin === null ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
-    if (spec.stdin !== null) {
-      this.#child.stdin!.on('error', () => {}); // the step may exit without reading
-      this.#child.stdin!.end(spec.stdin);
-    }
-    this.#child.stderr!.setEncoding('utf8');
-    this.#child.stderr!.on('data', (s: string) => {
-      this.#stderr = (this.#stderr + s).slice(-STDERR_KEEP);
+  private constructor(
+    readonly spec: StepSpec,
+    private readonly child: ChildProcess,
+    exited: Promise<StepExit>,
+  ) {
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (s: string) => this.#keep(s));
+    this.exited = exited;
+    this.pid = child.pid ?? -1;
+  }
+
+  /** The backend of a run on this machine alone (no stdin). */
+  static local(spec: StepSpec): LaunchedStep {
+    const child = spawn(spec.command, spec.args, { detached: true, env: spec.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<StepExit>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', () => resolve({ code: 127, signal: null }));
     });
-    this.exited = new Promise((resolve) => {
-      this.#child.once('exit', (code, signal) => resolve({ code, signal }));
-      this.#child.once('error', () => resolve({ code: 127, signal: null }));
+    return new LaunchedStep(spec, child, exited);
+  }
+
+  /** A workload manager's launcher (srun, mpiexec, ssh, pbsdsh). */
+  static async launcher(spec: StepSpec): Promise<LaunchedStep> {
+    const { child, exited } = await startLauncher(spec, 'ignore');
+    let step: LaunchedStep | undefined;
+    const ended = exited.then((e) => {
+      if (e.startError) step!.#keep(`${spec.command}: ${e.startError}\n`);
+      return { code: e.code ?? (e.signal ? null : 127), signal: e.signal };
     });
-    this.pid = this.#child.pid ?? -1;
+    step = new LaunchedStep(spec, child, ended);
+    return step;
+  }
+
+  #keep(s: string): void {
+    this.#stderr = (this.#stderr + s).slice(-STDERR_KEEP);
   }
 
   /** What the step wrote on stderr (start-up failures, crashes). */
@@ -52,7 +75,7 @@ export class LaunchedStep {
   }
 
   get running(): boolean {
-    return this.#child.exitCode === null && this.#child.signalCode === null && this.pid > 0;
+    return this.child.exitCode === null && this.child.signalCode === null && this.pid > 0;
   }
 
   /** Signals the step's process group (it leads its own session). */

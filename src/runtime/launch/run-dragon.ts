@@ -22,6 +22,7 @@ import { Log } from '../control/log.js';
 import { keptLogFile, runtimeDir } from '../control/paths.js';
 import { killStrays } from '../control/strays.js';
 import { removeRuntimeDir, removeSegments } from '../control/sweep.js';
+import { requireNativeBuild } from '../backend/paths.js';
 import { DragonError, Errors } from '../core/errors.js';
 import { detectAllocation, explainLaunchFailure, launchPlans, selectNodes, type Allocation } from '../wlm/index.js';
 import { ControlServer, type BackendConnection } from './control-server.js';
@@ -94,6 +95,7 @@ export async function runDragon(input: DragonConfigInput, opts: RunDragonOptions
   const config = parsed.data;
   const env = opts.env ?? process.env;
   const script = checkScript(config.script);
+  requireNativeBuild();
   const alloc = await detectAllocation({
     ...(config.wlm ? { wlm: config.wlm } : {}),
     ...(config.hostfile ? { hostfile: config.hostfile } : {}),
@@ -187,7 +189,8 @@ class Launch {
     try {
       server.onBackend((conn) => this.#connected(conn));
       const started = Date.now();
-      this.#steps = (await this.#stepSpecs(server.address)).map((spec) => new LaunchedStep(spec));
+      const specs = await this.#stepSpecs(server.address);
+      this.#steps = this.#local ? specs.map((spec) => LaunchedStep.local(spec)) : await Promise.all(specs.map((spec) => LaunchedStep.launcher(spec)));
       for (const step of this.#steps) void step.exited.then((e) => this.#stepExited(step, e.code, e.signal));
       this.#log.info('control', `${this.alloc.kind}: starting ${this.#nodes.length} backend(s) on ${this.#nodes.map((n) => n.name).join(', ')}`);
       this.opts.onStart?.({ runtimeId: this.#rtid, backendPid: this.#steps[0]!.pid, runtimeDir: runtimeDir(this.#rtid), nodes: this.#nodes.map((n) => n.name), wlm: this.alloc.kind });

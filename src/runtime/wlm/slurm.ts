@@ -72,6 +72,9 @@ export function isSlurmSizingVar(name: string): boolean {
   return SLURM_SIZING_NAMES.includes(name) || SLURM_SIZING_PREFIXES.some((p) => name.startsWith(p));
 }
 
+/** How long scontrol may take to answer (a hung slurmctld). */
+const SCONTROL_TIMEOUT_MS = 15_000;
+
 /** The job's node list: scontrol when it is on PATH (it knows every site's notation), else our own expander. */
 export async function slurmNodes(env: NodeJS.ProcessEnv): Promise<string[]> {
   const list = env.SLURM_JOB_NODELIST || env.SLURM_NODELIST;
@@ -84,10 +87,10 @@ export async function slurmNodes(env: NodeJS.ProcessEnv): Promise<string[]> {
   let nodes: string[];
   const scontrol = findOnPath('scontrol', env);
   if (scontrol) {
-    const r = await capture(scontrol, ['show', 'hostnames', list], env);
+    const r = await capture(scontrol, ['show', 'hostnames', list], env, SCONTROL_TIMEOUT_MS);
     if (r.code !== 0) {
       throw Errors.startup(
-        `scontrol show hostnames ${list} failed: ${firstLine(r.stderr) || `exit ${r.code}`}`,
+        `scontrol show hostnames ${list} failed: ${r.timedOut ? `no answer within ${SCONTROL_TIMEOUT_MS / 1000} s` : firstLine(r.stderr) || (r.code === null ? 'killed' : `exit ${r.code}`)}`,
         'Check that Slurm works here (scontrol ping), or pass --wlm local',
       );
     }
