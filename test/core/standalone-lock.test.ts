@@ -8,7 +8,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync 
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { MemoryPool } from '../../src/index.js';
-import { runtimeBase, runtimeDir } from '../../src/runtime/cleanup/names.js';
+import { runtimeBase, runtimeDir } from '../../src/runtime/rundir/names.js';
 import { scanRuntimes } from '../../src/runtime/cleanup/runtimes.js';
 import { exitOf, forkFixture, nextMessage } from '../helpers/child.js';
 import { suite } from '../helpers/suite.js';

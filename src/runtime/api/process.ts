@@ -11,8 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { CreateReply, JoinReply, ProcessSpec, SignalReply } from '../../../schemas/gs.js';
-import { decode } from '../core/codec.js';
-import { Errors } from '../core/errors.js';
+import { decode } from '../core/codec/codec.js';
+import { Errors } from '../errors.js';
 import { encodeArgs } from './args.js';
 import { GsClient } from './gs-client.js';
 import { resolveModule } from './module-url.js';

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

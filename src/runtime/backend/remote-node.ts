@@ -2,7 +2,7 @@
 // control plane (route frames through the frontend) to that node's
 // backend, which answers a start with started/start-failed.
 import type { NodeMessage } from '../../../schemas/node.js';
-import { encodeValue } from '../core/codec.js';
+import { encodeValue } from '../core/codec/codec.js';
 import type { NodeOps, ProcessStart } from './global-services.js';
 
 /** A node that does not answer a start in this time is reported as such (the frontend's heartbeat ends the job soon after). */

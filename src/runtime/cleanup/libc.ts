@@ -3,7 +3,7 @@
 // pidfd_send_signal(2) to signal exactly the process whose environment we
 // read, even if its pid is reused meanwhile. Loaded from libc with koffi,
 // without libdragon (the cleanup must work when the build is broken too).
-import { koffi } from '../core/koffi.js';
+import { koffi } from '../core/ffi/koffi.js';
 
 type Fn = (...args: any[]) => number;
 

@@ -6,7 +6,7 @@
 import { closeSync, constants, lstatSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tryLockExclusive } from './libc.js';
-import { LOCK_FILE, isRtid } from './names.js';
+import { LOCK_FILE, isRtid } from '../rundir/names.js';
 
 export type Liveness = 'live' | 'dead' | 'starting';
 

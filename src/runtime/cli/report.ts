@@ -3,7 +3,7 @@
 // line or setting, as oclif and shells do; 1 for everything else). oclif's
 // own parse errors are several lines and end in "See more help with
 // --help"; they are folded into the same one-line shape here.
-import { DragonError } from '../core/errors.js';
+import { DragonError } from '../errors.js';
 
 export interface Failure {
   /** The line to print, or undefined when there is nothing to say (an exit request). */

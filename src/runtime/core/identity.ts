@@ -2,7 +2,7 @@
 // names every segment and descriptor, the run-time process id (puid) that
 // owns what this process allocates or holds, and fresh pool ids.
 import { createRequire } from 'node:module';
-import { Errors } from './errors.js';
+import { Errors } from '../errors.js';
 
 const RT_ENV = 'DRAGON_RT_UID';
 const PUID_ENV = 'DRAGON_PUID';

@@ -14,13 +14,13 @@
 // Without the lock a taskDone() that brought the count to zero could set
 // `done` after a concurrent put() counted up again, and join() would return
 // with an item unfinished.
-import { registerTransferable } from '../core/codec.js';
-import { Errors } from '../core/errors.js';
+import { registerTransferable } from '../core/codec/codec.js';
+import { Errors } from '../errors.js';
 import { Event } from '../core/sync/event.js';
 import { Lock } from '../core/sync/lock.js';
 import { Semaphore } from '../core/sync/semaphore.js';
-import type { WaitOptions } from '../core/wait-queue.js';
-import { defaultPool } from './default-pool.js';
+import type { WaitOptions } from '../core/wait/wait-queue.js';
+import { defaultPool } from '../core/memory/default-pool.js';
 import { Queue, attachParts, withParts, type QueueOptions, type QueueWaitOptions } from './queue.js';
 
 const KIND = 41;

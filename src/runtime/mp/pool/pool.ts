@@ -19,9 +19,9 @@
 import { Process } from '../../api/process.js';
 import { resolveModule } from '../../api/module-url.js';
 import { runtimeEnv } from '../../api/runtime-env.js';
-import { Channel } from '../../core/channel.js';
-import { Errors } from '../../core/errors.js';
-import { defaultPool } from '../default-pool.js';
+import { Channel } from '../../core/channel/channel.js';
+import { Errors } from '../../errors.js';
+import { defaultPool } from '../../core/memory/default-pool.js';
 import { jobNodes } from '../system.js';
 import { IterJob, MapJob, type Callbacks, type Chunk, type Job } from './jobs.js';
 import { INIT_FAILED, OK, RESULTS, STOP, TASK, type WorkerConfig } from './protocol.js';

@@ -12,7 +12,7 @@
 //     [INIT_FAILED, workerId, error]                 the initializer threw (the worker exits)
 // A chunk is the unit a worker takes: `items` holds chunksize inputs (star:
 // each input is an argument list, spread into the call).
-import type { Channel } from '../../core/channel.js';
+import type { Channel } from '../../core/channel/channel.js';
 
 export const TASK = 0;
 export const STOP = 1;

@@ -12,8 +12,8 @@
 // their start) are then judged by dragon-cleanup's rule for run-times
 // without a directory, not taken for a dead run-time's.
 import { hostname } from 'node:os';
-import { RuntimeDir } from '../backend/rundir.js';
-import { choseRuntimeId, runtimeIdHex } from './identity.js';
+import { RuntimeDir } from './rundir.js';
+import { choseRuntimeId, runtimeIdHex } from '../core/identity.js';
 
 let settled = false;
 

@@ -11,12 +11,12 @@
 // microseconds to milliseconds each). Mappings above 4 GiB (the longest
 // view koffi makes) are covered by overlapping 4 GiB windows every 2 GiB,
 // so any view of up to 2 GiB fits one window.
-import { Errors, check } from './errors.js';
-import { newPoolId, processId, runtimeId } from './identity.js';
-import { DESC_BYTES, MAX_VIEW_BYTES, native, out, outHandle, type Handle, type NativeAlloc, viewMemory } from './native.js';
-import { Status } from './status.js';
-import { inspectDescriptor } from './descriptor.js';
-import { holdRuntimeLock } from './runtime-lock.js';
+import { Errors, check } from '../../errors.js';
+import { newPoolId, processId, runtimeId } from '../identity.js';
+import { DESC_BYTES, MAX_VIEW_BYTES, native, out, outHandle, type Handle, type NativeAlloc, viewMemory } from '../ffi/native.js';
+import { Status } from '../ffi/status.js';
+import { inspectDescriptor } from '../descriptor.js';
+import { holdRuntimeLock } from '../../rundir/runtime-lock.js';
 
 let forgetInWaiter: ((pool: PoolHandle) => void) | undefined;
 // waiter.ts registers how to give back the doorbell slot it holds in a pool
@@ -187,7 +187,7 @@ export class PoolHandle {
 // The node index the run-time gave this process (DRAGON_NODE_INDEX), if any:
 // a descriptor of another node cannot be attached here (no shared memory
 // between nodes): Channel.attach makes a remote channel of it
-// (remote-channel.ts), a sync object's attach a remote one (remote-sync.ts),
+// (remote/channel.ts), a sync object's attach a remote one (remote/sync.ts),
 // Value/Array reach their allocation through the transport (gateway op MEM);
 // a MemoryPool or a bare Allocation of another node cannot be mapped.
 export function thisNode(): number | undefined {

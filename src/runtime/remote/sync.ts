@@ -1,12 +1,12 @@
 // Sync objects of another node. A Lock, RLock, Semaphore, Event or Barrier
 // attached (inside a run-time) from a descriptor whose host id is another
 // node delegates every operation here: each one is a gateway request of op
-// 5 (SYNC) through this process's Gateway (remote-channel.ts), with a
+// 5 (SYNC) through this process's Gateway (gateway.ts), with a
 // 32-byte payload naming the operation and the caller (this process's
 // puid: the target agent performs the op AS that process, so RLock owners,
 // semaphore units and barrier tickets are recorded under it and reclaim of
-// that puid gives them back). Layout: /work/notes/transport-brief.md,
-// "Step 2". Blocking operations (acquire, wait) are waited for at the
+// that puid gives them back). Layout: core/ffi/gateway-wire.ts; protocol:
+// native/libdragon/docs/GATEWAY.md. Blocking operations (acquire, wait) are waited for at the
 // target, which enforces the timeout and always answers; async ones never
 // block the event loop (the gateway's receive loop), sync ones block in the
 // reply channel's sync recv.
@@ -20,67 +20,17 @@
 // and still waits for the wait's answer (the lock comes back first); an
 // agent that does not know sop 34 answers it with an error, which is
 // ignored: the abort then takes effect when the wait ends (notify, timeout).
-import { Errors } from './errors.js';
-import { processId } from './identity.js';
-import { Gateway, GwOp, type Handler, type ReplyFields, type Request } from './remote-channel.js';
-import { Status } from './status.js';
-import { timeoutMs, timeoutUs, type WaitOptions } from './wait-queue.js';
-
-export const SyncOp = {
-  LOCK_ACQUIRE: 1,
-  LOCK_RELEASE: 2,
-  LOCK_OWNER: 3,
-  SEM_ACQUIRE: 10,
-  SEM_RELEASE: 11,
-  SEM_VALUE: 12,
-  EVENT_SET: 20,
-  EVENT_CLEAR: 21,
-  EVENT_IS_SET: 22,
-  EVENT_WAIT: 23,
-  BARRIER_WAIT: 30,
-  BARRIER_ABORT: 31,
-  BARRIER_RESET: 32,
-  BARRIER_STATE: 33,
-  /** Cancels this client's waiting request arg0 (its req_id), e.g. an aborted COND_WAIT. */
-  CANCEL: 34,
-  COND_WAIT: 40,
-  COND_NOTIFY: 41,
-  COND_NOTIFY_ALL: 42,
-  COND_LOCK: 43,
-} as const;
-export type SyncOpCode = (typeof SyncOp)[keyof typeof SyncOp];
-
-export const SYNC_PAYLOAD = 32;
-
-export interface SyncPayload {
-  sop: number;
-  caller: bigint;
-  arg0: bigint;
-  arg1: bigint;
-}
-
-/** The 32-byte SYNC payload: sop u32, pad u32, caller u64, arg0 u64, arg1 u64 (little-endian). */
-export function writeSyncPayload(buf: Buffer, p: SyncPayload): void {
-  buf.writeUInt32LE(p.sop, 0);
-  buf.writeUInt32LE(0, 4);
-  buf.writeBigUInt64LE(p.caller, 8);
-  buf.writeBigUInt64LE(p.arg0, 16);
-  buf.writeBigUInt64LE(p.arg1, 24);
-}
-
-export function readSyncPayload(buf: Uint8Array): SyncPayload {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  return { sop: b.readUInt32LE(0), caller: b.readBigUInt64LE(8), arg0: b.readBigUInt64LE(16), arg1: b.readBigUInt64LE(24) };
-}
-
-/** The sync kind recorded in a sync descriptor (its `extra` field, bytes 72..80). */
-export function syncKindInDescriptor(desc: Uint8Array): number {
-  return Number(Buffer.from(desc.buffer, desc.byteOffset, desc.byteLength).readBigUInt64LE(72));
-}
+import { Errors } from '../errors.js';
+import { processId } from '../core/identity.js';
+import { GwOp, SYNC, SyncOp, writeSyncPayload, type ReplyFields } from '../core/ffi/gateway-wire.js';
+import { registerRemoteSync, type RemoteSyncOps } from '../core/sync/sync-object.js';
+import { Gateway, type Handler, type Request } from './gateway.js';
+import { Status } from '../core/ffi/status.js';
+import { timeoutMs, timeoutUs, type WaitOptions } from '../core/wait/wait-queue.js';
 
 const LOCK_KINDS = new Set([1, 2]);
 
-export class RemoteSync {
+export class RemoteSync implements RemoteSyncOps {
   /** Async requests of this handle still waiting (failed by detach), with what to do with a late answer. */
   readonly #mine = new Map<number, Handler<void> | undefined>();
 
@@ -93,9 +43,9 @@ export class RemoteSync {
   ) {}
 
   #request(sop: number, tUs: number, arg0 = 0): Request {
-    const payload = Buffer.allocUnsafe(SYNC_PAYLOAD);
+    const payload = Buffer.allocUnsafe(SYNC.size);
     writeSyncPayload(payload, { sop, caller: processId(), arg0: BigInt(arg0), arg1: 0n });
-    return { op: GwOp.SYNC, target: this.desc, timeoutUs: tUs, events: 0, payload, len: SYNC_PAYLOAD };
+    return { op: GwOp.SYNC, target: this.desc, timeoutUs: tUs, events: 0, payload, len: SYNC.size };
   }
 
   /** The error for a status other than OK. */
@@ -338,3 +288,5 @@ export class RemoteSync {
     this.#mine.clear();
   }
 }
+
+registerRemoteSync((desc, node, kind, what) => new RemoteSync(desc, node, kind, what));

@@ -1,12 +1,12 @@
 // A block of pool memory that any process of the node can reach through its
 // descriptor. `bytes` is the memory itself (no copy): writes are seen by
 // every process that attached the allocation.
-import { registerTransferable } from './transferable.js';
-import { Errors, check } from './errors.js';
-import { asDescriptor, expectKind, inspectDescriptor } from './descriptor.js';
-import { DESC_BYTES, native, out, type NativeAlloc } from './native.js';
+import { registerTransferable } from '../codec/transferable.js';
+import { Errors, check } from '../../errors.js';
+import { asDescriptor, expectKind, inspectDescriptor } from '../descriptor.js';
+import { DESC_BYTES, native, out, type NativeAlloc } from '../ffi/native.js';
 import { PoolHandle } from './pool-handle.js';
-import { Status } from './status.js';
+import { Status } from '../ffi/status.js';
 
 const allocOut = new BigUint64Array(3);
 

@@ -6,11 +6,11 @@
 // thread never calls into JS.
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { check } from './errors.js';
-import { processId } from './identity.js';
-import { dupFd } from './libc.js';
-import { native, out, outHandle, type Handle } from './native.js';
-import { onPoolClose, type PoolHandle } from './pool-handle.js';
+import { check } from '../../errors.js';
+import { processId } from '../identity.js';
+import { dupFd } from '../ffi/libc.js';
+import { native, out, outHandle, type Handle } from '../ffi/native.js';
+import { onPoolClose, type PoolHandle } from '../memory/pool-handle.js';
 
 /** What a wait queue needs from the waiter (see wait-queue.ts). */
 export interface Drainable {

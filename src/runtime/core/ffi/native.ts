@@ -16,7 +16,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Errors, setStrerror } from './errors.js';
+import { Errors, setStrerror } from '../../errors.js';
 import { koffi, type Koffi } from './koffi.js';
 import { pinLibrary } from './libc.js';
 

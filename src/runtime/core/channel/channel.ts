@@ -3,20 +3,19 @@
 // semantics (see codec.ts); sendBytes/recvBytes move raw bytes. Async
 // methods never block the event loop (see wait-queue.ts); the *Sync
 // variants block in C (spin, then futex).
-import type { Allocation } from './allocation.js';
-import { decode, encode, encoded, registerTransferable } from './codec.js';
-import { Errors, check } from './errors.js';
-import { asDescriptor, expectKind, inspectDescriptor } from './descriptor.js';
+import type { Allocation } from '../memory/allocation.js';
+import { decode, encode, encoded, registerTransferable } from '../codec/codec.js';
+import { Errors, check } from '../../errors.js';
+import { asDescriptor, expectKind, inspectDescriptor } from '../descriptor.js';
 import { MessageView } from './message-view.js';
-import { DESC_BYTES, addressOf, native, out, outHandle, type Handle, type NativeAlloc } from './native.js';
-import { PoolHandle, thisNode } from './pool-handle.js';
-import { RemoteChannel } from './remote-channel.js';
-import { runtimeId } from './identity.js';
-import type { MemoryPool } from './pool.js';
-import { Status } from './status.js';
-import { BLOCKED, WaitQueue, timeoutMs, timeoutUs, type OpSpec, type WaitOptions, type Watch } from './wait-queue.js';
-import type { Waiter } from './waiter.js';
-import { bitFor, objectKey, releaseBit } from './watches.js';
+import { DESC_BYTES, addressOf, native, out, outHandle, type Handle, type NativeAlloc } from '../ffi/native.js';
+import { PoolHandle, thisNode } from '../memory/pool-handle.js';
+import { runtimeId } from '../identity.js';
+import type { MemoryPool } from '../memory/pool.js';
+import { Status } from '../ffi/status.js';
+import { BLOCKED, WaitQueue, timeoutMs, timeoutUs, type OpSpec, type WaitOptions, type Watch } from '../wait/wait-queue.js';
+import type { Waiter } from '../wait/waiter.js';
+import { bitFor, objectKey, releaseBit } from '../wait/watches.js';
 
 export interface ChannelOptions {
   pool: MemoryPool;
@@ -95,12 +94,38 @@ function scratchFor(blockSize: number): RecvArea {
 
 const DONE: Promise<void> = Promise.resolve();
 
-// What a receive returns (remote-channel.ts's RecvMode has the same numbers).
-const enum Mode {
-  Value,
-  Bytes,
-  ValueView,
-  BytesView,
+/** What a receive returns. */
+export const RecvMode = { Value: 0, Bytes: 1, ValueView: 2, BytesView: 3 } as const;
+export type RecvMode = (typeof RecvMode)[keyof typeof RecvMode];
+const Mode = RecvMode;
+type Mode = RecvMode;
+
+/**
+ * A channel of another node (remote/channel.ts): every operation is a
+ * request to the transport. The remote room registers its maker here, so
+ * this floor never imports the floor above it.
+ */
+export interface RemoteChannelOps {
+  readonly desc: Uint8Array;
+  readonly node: number;
+  send(op: string, value: unknown, bytes: boolean, options: WaitOptions | undefined): Promise<void>;
+  sendSync(op: string, value: unknown, bytes: boolean, options: WaitOptions | undefined): void;
+  sendAllocationSync(op: string, allocation: Allocation, options: (WaitOptions & { length?: number }) | undefined): void;
+  recv(op: string, mode: Mode, options: WaitOptions | undefined): Promise<unknown>;
+  recvSync(op: string, mode: Mode, options: WaitOptions | undefined): unknown;
+  recvBytesInto(op: string, buf: Uint8Array, options: WaitOptions | undefined): Promise<number>;
+  recvBytesIntoSync(op: string, buf: Uint8Array, options: WaitOptions | undefined): number;
+  count(op: string): number;
+  poll(op: string, events: number, options: WaitOptions | undefined): Promise<number>;
+  pollSync(op: string, events: number, options: WaitOptions | undefined): number;
+  detach(op: string): void;
+}
+
+let makeRemote: ((desc: Uint8Array, node: number) => RemoteChannelOps) | undefined;
+
+/** @internal remote/channel.ts: how a channel of another node is made. */
+export function registerRemoteChannels(make: (desc: Uint8Array, node: number) => RemoteChannelOps): void {
+  makeRemote = make;
 }
 
 export class Channel implements Disposable {
@@ -118,14 +143,14 @@ export class Channel implements Disposable {
   readonly #recvQ!: WaitQueue;
   readonly #sendQ!: WaitQueue;
   #pollQ: WaitQueue | undefined;
-  /** A channel of another node: every operation goes through the transport (remote-channel.ts). */
-  readonly #remote: RemoteChannel | undefined;
+  /** A channel of another node: every operation goes through the transport (remote/channel.ts). */
+  readonly #remote: RemoteChannelOps | undefined;
   /** Messages the channel holds (0 for a channel of another node: not known here). */
   readonly capacity: number;
   /** Inline bytes per message (0 for a channel of another node). */
   readonly blockSize: number;
 
-  private constructor(ptr: Handle, pool: PoolHandle, created: boolean, remote?: RemoteChannel) {
+  private constructor(ptr: Handle, pool: PoolHandle, created: boolean, remote?: RemoteChannelOps) {
     if (remote) {
       this.#remote = remote;
       this.#created = false;
@@ -170,7 +195,8 @@ export class Channel implements Disposable {
     expectKind(info, 'channel', op);
     const node = thisNode();
     if (node !== undefined && info.hostId !== BigInt(node) && info.rtid === runtimeId()) {
-      return new Channel(0, undefined as unknown as PoolHandle, false, new RemoteChannel(desc.slice(), Number(info.hostId)));
+      if (!makeRemote) throw Errors.library('cross-node channels are not loaded in this process', "Import 'dragonhpc' (or its remote module) before attaching a channel of another node");
+      return new Channel(0, undefined as unknown as PoolHandle, false, makeRemote(desc.slice(), Number(info.hostId)));
     }
     const pool = PoolHandle.acquire(asDescriptor(desc, op), op);
     const rc = native.channelAttach(pool.ptr, desc, desc.length, out.u64);
@@ -382,7 +408,7 @@ export class Channel implements Disposable {
     let tried = false;
     try {
       this.#live(op);
-      if (this.#remote) return this.#remote.recv(op, mode as number as 0 | 1 | 2 | 3, options);
+      if (this.#remote) return this.#remote.recv(op, mode, options);
       if (options?.signal?.aborted) throw Errors.aborted(op, options.signal.reason);
       if (this.#recvQ.size === 0) {
         const r = this.#tryRecv(op, mode, 0);
@@ -398,7 +424,7 @@ export class Channel implements Disposable {
 
   #recvSync(op: string, mode: Mode, options: RecvOptions | undefined): unknown {
     this.#live(op);
-    if (this.#remote) return this.#remote.recvSync(op, mode as number as 0 | 1 | 2 | 3, options);
+    if (this.#remote) return this.#remote.recvSync(op, mode, options);
     const r = this.#tryRecv(op, mode, options === undefined ? -1 : timeoutUs(op, options.timeout));
     if (r === BLOCKED) throw Errors.timeout(op, timeoutMs(op, options?.timeout));
     return r;

@@ -6,8 +6,8 @@
 // /tmp/dragon-<user>/logs/<rtid hex>-<host>.log.
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LOCK_FILE, keptLogFile, pendingRuntimeDir, runtimeBase, runtimeDir } from '../control/paths.js';
-import { Errors } from '../core/errors.js';
+import { LOCK_FILE, keptLogFile, pendingRuntimeDir, runtimeBase, runtimeDir } from './paths.js';
+import { Errors } from '../errors.js';
 import { tryLockExclusive } from '../cleanup/libc.js';
 
 export class RuntimeDir {

@@ -17,7 +17,7 @@
 //   wants this CPU and it yields rarely.
 import { performance } from 'node:perf_hooks';
 import { BLOCKED } from './blocked.js';
-import { schedYield } from './libc.js';
+import { schedYield } from '../ffi/libc.js';
 
 const MIN_US = 1;
 const MAX_US = 50;

@@ -4,8 +4,8 @@
 // object -> try once more (no lost wake-up: the watch is registered before
 // that last try) -> park here. Each ring of the handle's bit retries the
 // parked operations from the head and stops at the first that would block.
-import { type DragonError, Errors, check } from './errors.js';
-import type { PoolHandle } from './pool-handle.js';
+import { type DragonError, Errors, check } from '../../errors.js';
+import type { PoolHandle } from '../memory/pool-handle.js';
 import { performance } from 'node:perf_hooks';
 import { Spinner } from './spinner.js';
 import { BLOCKED } from './blocked.js';

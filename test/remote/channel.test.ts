@@ -1,12 +1,13 @@
-// The client side of remote channels (remote-channel.ts) against a fake
+// The client side of remote channels (remote/channel.ts, remote/gateway.ts) against a fake
 // transport agent written in TypeScript (test/fixtures/fake-agent.ts) that
 // serves a gateway channel on this machine: request/reply encoding, demux
 // by req_id, async and sync operations mixed, order, timeouts, large
 // messages, abort, and the errors. The real agent and two nodes: test/cluster/transport.test.ts.
 import * as assert from 'uvu/assert';
 import { Channel, DragonError, MemoryPool } from '../../src/index.js';
-import { Gateway, REP_HEADER, REQ_HEADER, GwOp, readReplyHeader, readRequestHeader, writeReplyHeader, writeRequestHeader } from '../../src/runtime/core/remote-channel.js';
-import { Status } from '../../src/runtime/core/status.js';
+import { Gateway } from '../../src/runtime/remote/gateway.js';
+import { REP_HEADER, REQ_HEADER, GwOp, readReplyHeader, readRequestHeader, writeReplyHeader, writeRequestHeader } from '../../src/runtime/core/ffi/gateway-wire.js';
+import { Status } from '../../src/runtime/core/ffi/status.js';
 import { exitOf, forkFixture, hex, nextMessage } from '../helpers/child.js';
 import { suite } from '../helpers/suite.js';
 

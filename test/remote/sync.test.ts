@@ -1,4 +1,4 @@
-// The client side of sync objects of another node (remote-sync.ts): the
+// The client side of sync objects of another node (remote/sync.ts): the
 // SYNC (op 5) request's payload layout, the kind read from a descriptor,
 // and what attach() of another node's descriptor gives (a remote object;
 // Condition needs the transport at attach; destroy refused; no gateway: NO_TRANSPORT). The real
@@ -6,8 +6,9 @@
 import * as assert from 'uvu/assert';
 import { Barrier, BoundedSemaphore, Condition, DragonError, Event, Lock, MemoryPool, RLock, Semaphore } from '../../src/index.js';
 import { processId } from '../../src/runtime/core/identity.js';
-import { Gateway, GwOp, REQ_HEADER, readRequestHeader, writeRequestHeader } from '../../src/runtime/core/remote-channel.js';
-import { SYNC_PAYLOAD, SyncOp, readSyncPayload, syncKindInDescriptor, writeSyncPayload } from '../../src/runtime/core/remote-sync.js';
+import { Gateway } from '../../src/runtime/remote/gateway.js';
+import { GwOp, REQ_HEADER, SYNC, SyncOp, readRequestHeader, readSyncPayload, writeRequestHeader, writeSyncPayload } from '../../src/runtime/core/ffi/gateway-wire.js';
+import { syncKindInDescriptor } from '../../src/runtime/core/descriptor.js';
 import { suite } from '../helpers/suite.js';
 
 const test = suite('remote-sync');
@@ -20,7 +21,7 @@ test('the SYNC payload has the contract layout', () => {
     [SyncOp.LOCK_ACQUIRE, SyncOp.LOCK_RELEASE, SyncOp.LOCK_OWNER, SyncOp.SEM_ACQUIRE, SyncOp.SEM_RELEASE, SyncOp.SEM_VALUE, SyncOp.EVENT_SET, SyncOp.EVENT_CLEAR, SyncOp.EVENT_IS_SET, SyncOp.EVENT_WAIT, SyncOp.BARRIER_WAIT, SyncOp.BARRIER_ABORT, SyncOp.BARRIER_RESET, SyncOp.BARRIER_STATE],
     [1, 2, 3, 10, 11, 12, 20, 21, 22, 23, 30, 31, 32, 33],
   );
-  const b = Buffer.alloc(SYNC_PAYLOAD, 0xee);
+  const b = Buffer.alloc(SYNC.size, 0xee);
   writeSyncPayload(b, { sop: SyncOp.SEM_RELEASE, caller: 2n ** 40n + 7n, arg0: 3n, arg1: 0n });
   assert.is(b.length, 32);
   assert.is(b.readUInt32LE(0), 11);
@@ -30,8 +31,8 @@ test('the SYNC payload has the contract layout', () => {
   assert.is(b.readBigUInt64LE(24), 0n);
   assert.equal(readSyncPayload(b), { sop: 11, caller: 2n ** 40n + 7n, arg0: 3n, arg1: 0n });
   // in a request: header (op 5, payload_len 32) then the payload
-  const req = Buffer.alloc(REQ_HEADER + SYNC_PAYLOAD);
-  writeRequestHeader(req, { op: GwOp.SYNC, reqId: 9, timeoutUs: 250_000, events: 0, payloadLen: SYNC_PAYLOAD, target: new Uint8Array(96).fill(1), reply: new Uint8Array(96).fill(2) });
+  const req = Buffer.alloc(REQ_HEADER + SYNC.size);
+  writeRequestHeader(req, { op: GwOp.SYNC, reqId: 9, timeoutUs: 250_000, events: 0, payloadLen: SYNC.size, target: new Uint8Array(96).fill(1), reply: new Uint8Array(96).fill(2) });
   b.copy(req, REQ_HEADER);
   const h = readRequestHeader(req);
   assert.is(h.op, 5);

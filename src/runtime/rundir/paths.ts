@@ -6,7 +6,7 @@
 //   /tmp/dragon-<user>/logs/<rtid hex>-<host>.log  non-empty logs kept after teardown
 //   /dev/shm/dragon-<user>-<rtid hex>-p<pool id>   shared-memory segments (named by libdragon)
 import { join } from 'node:path';
-import { LOCK_FILE, SHM_DIR, runtimeBase, runtimeDir, segmentPrefix as userSegmentPrefix } from '../cleanup/names.js';
+import { LOCK_FILE, SHM_DIR, runtimeBase, runtimeDir, segmentPrefix as userSegmentPrefix } from './names.js';
 
 export { LOCK_FILE, SHM_DIR, runtimeBase, runtimeDir };
 
