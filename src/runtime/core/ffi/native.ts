@@ -69,7 +69,8 @@ function loadLibrary(path: string): Library {
 const ALLOC_NAME = 'dragon_alloc_t';
 const ALLOC_FIELDS = { offset: 'uint64_t', size: 'uint64_t', gen: 'uint64_t' };
 
-const DECLARATIONS = {
+/** @internal Every function the binding calls, as C declarations (test/core/ffi-prototypes.test.ts checks them against include/dragon/). */
+export const DECLARATIONS = {
   version: 'const char *dragon_version(void)',
   layoutVersion: 'int dragon_layout_version(void)',
   strerror: 'const char *dragon_strerror(int err)',
