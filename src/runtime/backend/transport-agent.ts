@@ -4,7 +4,7 @@
 // more than one node, reads its ready line (provider, endpoint address,
 // the gateway channel's descriptor), hands it the other agents' addresses
 // once every node is up, tells it about lost nodes, and stops it at
-// teardown. Lines of JSON both ways (contract: /work/notes/transport-brief.md);
+// teardown. Lines of JSON both ways (contract: native/libdragon/docs/GATEWAY.md);
 // its stderr goes into the backend's log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
