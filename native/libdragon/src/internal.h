@@ -8,9 +8,7 @@
 #include "shm_layout.h"
 
 /* ---- time (CLOCK_MONOTONIC microseconds) -------------------------------- */
-uint64_t dg__now_us(void);
-/* timeout_us < 0 -> UINT64_MAX (never); 0 -> 0 (already due); else now+t. */
-uint64_t dg__deadline(int64_t timeout_us);
+#include "clock.h"
 
 /* ---- futex ---------------------------------------------------------------
  * Shared (not private) futexes: the words live in shared memory. wait

@@ -16,6 +16,7 @@
 #include <rdma/fi_rma.h>
 #include <rdma/fi_errno.h>
 #include "dragon/dragon.h"
+#include "clock.h"
 #include "wire.h"
 
 #define MAX_NODES 1024
@@ -30,8 +31,6 @@
 typedef struct agent agent_t;
 
 /* ---- util.c ---- */
-uint64_t now_us(void);
-uint64_t deadline_of(int64_t timeout_us); /* <0 -> UINT64_MAX */
 void alog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 enum { L_ERR = 0, L_WARN = 1, L_INFO = 2, L_DEBUG = 3 };
 dragonError_t log_init(void);

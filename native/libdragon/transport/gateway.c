@@ -200,7 +200,7 @@ dragonError_t gateway_pump(agent_t *a)
  * needs no new syscall. */
 static void maybe_kick(agent_t *a, uint64_t next)
 {
-    uint64_t now = now_us();
+    uint64_t now = dg__now_us();
     if (a->retry_soon && now + RETRY_US < next)
         next = now + RETRY_US;
     if (!a->main_sleeping || next >= a->main_wake_at)

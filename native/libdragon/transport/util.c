@@ -1,4 +1,5 @@
-/* Small helpers of the agent: clock, logging to stderr, encodings, randomness. */
+/* Small helpers of the agent: logging to stderr, encodings, randomness
+ * (time: src/clock.c, shared with libdragon). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,20 +11,6 @@
 #include "agent.h"
 
 static int log_level = L_INFO; /* set once at start-up from DRAGON_LOG_LEVEL */
-
-uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t deadline_of(int64_t timeout_us)
-{
-    if (timeout_us < 0)
-        return UINT64_MAX;
-    return now_us() + (uint64_t)timeout_us;
-}
 
 dragonError_t log_init(void)
 {
