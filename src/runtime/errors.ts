@@ -35,6 +35,8 @@ export interface DragonErrorOptions {
   /** What the user can do about it. */
   hint?: string;
   cause?: unknown;
+  /** How a command that fails with this error exits: 2 for a wrong command line or setting (as oclif and shells do), 1 otherwise (the default). */
+  exitCode?: number;
 }
 
 // The one error type of the package. `message` says what went wrong and,
@@ -43,6 +45,8 @@ export class DragonError extends Error {
   readonly code: string;
   readonly errno: number | undefined;
   readonly hint: string | undefined;
+  /** The exit code of a command that ends with this error (2: the command line or a setting is wrong; 1: anything else). */
+  readonly exitCode: number;
 
   constructor(message: string, options: DragonErrorOptions) {
     super(options.hint ? `${message}. ${options.hint}` : message, { cause: options.cause });
@@ -50,6 +54,7 @@ export class DragonError extends Error {
     this.code = options.code;
     this.errno = options.errno;
     this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 1;
   }
 
   /** Same as `code` (libdragon's dragon_errname spelling for native errors). */
@@ -201,6 +206,7 @@ export const Errors = {
     return new DragonError(`${name}=${JSON.stringify(value)} is not ${expected}`, {
       code: 'DRAGON_ERR_BAD_ENV',
       hint: `Fix or unset ${name}`,
+      exitCode: 2,
     });
   },
 
@@ -208,12 +214,24 @@ export const Errors = {
   // refuses: `expected` says what a valid one looks like.
   badConfig(setting: string, value: string | undefined, expected: string, hint?: string): DragonError {
     const what = value === undefined ? setting : `${setting}=${JSON.stringify(value)}`;
-    return new DragonError(`${what}: ${expected}`, { code: 'DRAGON_ERR_BAD_CONFIG', hint });
+    return new DragonError(`${what}: ${expected}`, { code: 'DRAGON_ERR_BAD_CONFIG', hint, exitCode: 2 });
   },
 
   // The command line itself is wrong (unknown flag, no SCRIPT...).
   usage(message: string, hint: string): DragonError {
-    return new DragonError(message, { code: 'DRAGON_ERR_USAGE', hint });
+    return new DragonError(message, { code: 'DRAGON_ERR_USAGE', hint, exitCode: 2 });
+  },
+
+  // A value from the environment or the launcher that cannot be read (a node
+  // list, the backend's settings): `what` names it, `why` says what is wrong.
+  unreadableEnv(what: string, why: string, hint: string): DragonError {
+    return new DragonError(`${what} (${why})`, { code: 'DRAGON_ERR_BAD_ENV', hint, exitCode: 2 });
+  },
+
+  // Global Services asked another node to start a process: it did not answer,
+  // answered with an error (`code` from that node), or the run-time ends.
+  remoteStart(host: string, message: string, code: string): DragonError {
+    return new DragonError(message, { code, hint: code === 'DRAGON_ERR_TIMEOUT' ? `The backend of ${host} is stuck or overloaded: see its log` : undefined });
   },
 
   // ---- the run-time: launcher, services, Process ----------------------------

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { cleanupLocal } from '../../src/runtime/cleanup/index.js';
-import { tryLockExclusive } from '../../src/runtime/cleanup/libc.js';
+import { tryLockExclusive } from '../../src/runtime/core/ffi/syscalls.js';
 import { runtimeBase, userTag } from '../../src/runtime/rundir/names.js';
 import { suite } from '../helpers/suite.js';
 

@@ -14,7 +14,7 @@ import type { Log } from '../control/log.js';
 import { Errors } from '../errors.js';
 import { FIRST_PUID } from './puids.js';
 import { LineSplitter } from './line-splitter.js';
-import { packageRoot } from './paths.js';
+import { packageRoot } from '../package-root.js';
 
 const READY_MS = 10_000;
 const EXIT_MS = 2_000;

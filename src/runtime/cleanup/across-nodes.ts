@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { packageRoot } from '../cli/oclif-config.js';
+import { packageRoot } from '../package-root.js';
 import { compressHostlist } from '../wlm/hostlist.js';
 import { explainLaunchFailure, launchPlans, nodeIndexFromEnv } from '../wlm/index.js';
 import type { Allocation, LaunchPlan } from '../wlm/types.js';
@@ -257,7 +257,7 @@ export function runPlans(plans: LaunchPlan[], g: Gathering, o: RunPlansOptions):
 
 /** Where the per-node runs find this command. */
 export function cleanupArgv(dryRun: boolean): string[] {
-  return [process.execPath, join(packageRoot, 'bin', 'dragon-cleanup.js'), '--local', '--json', ...(dryRun ? ['--dry-run'] : [])];
+  return [process.execPath, join(packageRoot(), 'bin', 'dragon-cleanup.js'), '--local', '--json', ...(dryRun ? ['--dry-run'] : [])];
 }
 
 export interface AcrossOptions {

@@ -8,7 +8,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSy
 import { dirname, join } from 'node:path';
 import { LOCK_FILE, keptLogFile, pendingRuntimeDir, runtimeBase, runtimeDir } from './paths.js';
 import { Errors } from '../errors.js';
-import { tryLockExclusive } from '../cleanup/libc.js';
+import { tryLockExclusive } from '../core/ffi/syscalls.js';
 
 export class RuntimeDir {
   readonly path: string;

@@ -13,10 +13,10 @@
 // second copy of dragonhpc in the process (the CLI's and the user's
 // node_modules) would fail to register the same name again.
 import { constants as bufferConstants } from 'node:buffer';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Errors, setStrerror } from '../../errors.js';
+import { packageRoot } from '../../package-root.js';
 import { koffi, type Koffi } from './koffi.js';
 import { pinLibrary } from './libc.js';
 
@@ -27,25 +27,9 @@ type TypeObject = ReturnType<Koffi['struct']>;
 
 const LIB_RELATIVE = 'native/libdragon/build/libdragon.so';
 
-// The package root is the nearest directory above this file whose
-// package.json is ours: the same walk works from dist/ and from .build/.
 function findLibrary(): string {
   const override = process.env.DRAGON_LIBDRAGON;
-  if (override) return resolve(override);
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if (JSON.parse(readFileSync(pkg, 'utf8')).name === 'dragonhpc') return join(dir, LIB_RELATIVE);
-      } catch {
-        // not ours (or unreadable): keep walking up
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw Errors.library('cannot find the dragonhpc package root', 'Reinstall dragonhpc');
-    dir = up;
-  }
+  return override ? resolve(override) : join(packageRoot(), LIB_RELATIVE);
 }
 
 function loadLibrary(path: string): Library {

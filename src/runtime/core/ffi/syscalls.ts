@@ -1,9 +1,9 @@
-// The three system calls dragon-cleanup needs and Node does not offer:
+// System calls Node does not offer (dragon-cleanup, the run-time directory):
 // flock(2) to test a run-time's liveness lock, and pidfd_open(2) +
 // pidfd_send_signal(2) to signal exactly the process whose environment we
 // read, even if its pid is reused meanwhile. Loaded from libc with koffi,
 // without libdragon (the cleanup must work when the build is broken too).
-import { koffi } from '../core/ffi/koffi.js';
+import { koffi } from './koffi.js';
 
 type Fn = (...args: any[]) => number;
 
