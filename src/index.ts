@@ -13,9 +13,9 @@ export {
   type PollOptions,
 } from './runtime/core/channel/channel.js';
 export { MessageView } from './runtime/core/channel/message-view.js';
-export { DragonError, type DragonErrorOptions } from './runtime/errors.js';
-export { Status, statusName } from './runtime/core/ffi/status.js';
-export type { WaitOptions } from './runtime/core/wait/wait-queue.js';
+export { DragonError, type DragonErrorOptions } from './runtime/errors/errors.js';
+export { Status, statusName } from './runtime/errors/status.js';
+export type { WaitOptions } from './runtime/core/timeout.js';
 export { Lock, RLock, type AcquireOptions, type AnyLock } from './runtime/core/sync/lock.js';
 export { Semaphore, BoundedSemaphore, type SemaphoreOptions } from './runtime/core/sync/semaphore.js';
 export { Event } from './runtime/core/sync/event.js';
@@ -47,4 +47,4 @@ export { Queue, QUEUE_CAPACITY, type QueueOptions, type QueueWaitOptions } from 
 export { JoinableQueue } from './runtime/mp/joinable-queue.js';
 export { SimpleQueue, type SimpleQueueOptions } from './runtime/mp/simple-queue.js';
 export { Pipe, Connection, type PipeOptions } from './runtime/mp/pipe.js';
-export { Empty, Full, EOFError } from './runtime/errors.js';
+export { Empty, Full, EOFError } from './runtime/errors/errors.js';

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Errors } from './errors.js';
+import { Errors } from './errors/errors.js';
 
 let root: string | undefined;
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { cleanupLocal } from '../../src/runtime/cleanup/index.js';
 import { tryLockExclusive } from '../../src/runtime/core/ffi/syscalls.js';
-import { runtimeBase, userTag } from '../../src/runtime/rundir/names.js';
+import { runtimeBase, userTag } from '../../src/runtime/core/rundir/names.js';
 import { suite } from '../helpers/suite.js';
 
 const test = suite('cleanup local');

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { Channel, DragonError, MemoryPool } from '../../src/index.js';
 import { Gateway } from '../../src/runtime/remote/gateway.js';
 import { REP_HEADER, REQ_HEADER, GwOp, readReplyHeader, readRequestHeader, writeReplyHeader, writeRequestHeader } from '../../src/runtime/core/ffi/gateway-wire.js';
-import { Status } from '../../src/runtime/core/ffi/status.js';
+import { Status } from '../../src/runtime/errors/status.js';
 import { exitOf, forkFixture, hex, nextMessage } from '../helpers/child.js';
 import { suite } from '../helpers/suite.js';
 

@@ -7,9 +7,9 @@
 // alive.
 import type { GsReply, GsRequest } from '../../../schemas/gs.js';
 import { Channel } from '../core/channel/channel.js';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { MemoryPool } from '../core/memory/pool.js';
-import { runtimeEnv } from './runtime-env.js';
+import { runtimeEnv } from '../core/runtime-env.js';
 
 type Body = GsRequest extends infer R ? (R extends unknown ? Omit<R, 'v' | 'id' | 'from' | 'reply'> : never) : never;
 

@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 
 export function resolveModule(module: unknown, op: string): string {
   let url: URL;

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { packageRoot } from '../package-root.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -3,7 +3,7 @@
 // backend, which answers a start with started/start-failed.
 import type { NodeMessage } from '../../../schemas/node.js';
 import { encodeValue } from '../core/codec/codec.js';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import type { NodeOps, ProcessStart } from './global-services.js';
 
 /** A node that does not answer a start in this time is reported as such (the frontend's heartbeat ends the job soon after). */

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from '../control/log.js';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { FIRST_PUID } from './puids.js';
 import { LineSplitter } from './line-splitter.js';
 import { packageRoot } from '../package-root.js';

@@ -6,7 +6,7 @@
 import { closeSync, constants, lstatSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tryLockExclusive } from '../core/ffi/syscalls.js';
-import { LOCK_FILE, isRtid } from '../rundir/names.js';
+import { LOCK_FILE, isRtid } from '../core/rundir/names.js';
 
 export type Liveness = 'live' | 'dead' | 'starting';
 

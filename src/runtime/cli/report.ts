@@ -4,7 +4,7 @@
 // everything else). oclif's
 // own parse errors are several lines and end in "See more help with
 // --help"; they are folded into the same one-line shape here.
-import { DragonError } from '../errors.js';
+import { DragonError } from '../errors/errors.js';
 
 export interface Failure {
   /** The line to print, or undefined when there is nothing to say (an exit request). */

@@ -1,8 +1,8 @@
 // Reads the header of any descriptor (kind, run-time, pool, host) without
 // attaching anything, and checks what callers hand us before C sees it.
-import { Errors, check } from '../errors.js';
+import { Errors, check } from '../errors/errors.js';
 import { native, DESC_BYTES } from './ffi/native.js';
-import { Status } from './ffi/status.js';
+import { Status } from '../errors/status.js';
 
 export type DescriptorKind = 'pool' | 'allocation' | 'channel' | 'sync';
 const kinds: Record<number, DescriptorKind> = { 1: 'pool', 2: 'allocation', 3: 'channel', 4: 'sync' };

@@ -14,7 +14,7 @@
 // The class is SharedArray in this module (it would shadow the global
 // Array); the package exports it as both `Array` and `SharedArray`.
 import { registerTransferable } from '../core/codec/transferable.js';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { SharedObject, type Typed } from './shared-object.js';
 import {
   attachParts,

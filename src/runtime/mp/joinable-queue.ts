@@ -15,11 +15,11 @@
 // `done` after a concurrent put() counted up again, and join() would return
 // with an item unfinished.
 import { registerTransferable } from '../core/codec/codec.js';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { Event } from '../core/sync/event.js';
 import { Lock } from '../core/sync/lock.js';
 import { Semaphore } from '../core/sync/semaphore.js';
-import type { WaitOptions } from '../core/wait/wait-queue.js';
+import type { WaitOptions } from '../core/timeout.js';
 import { defaultPool } from '../core/memory/default-pool.js';
 import { Queue, attachParts, withParts, type QueueOptions, type QueueWaitOptions } from './queue.js';
 

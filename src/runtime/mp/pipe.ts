@@ -17,10 +17,10 @@
 // handles of other processes, until the run-time ends).
 import { Channel } from '../core/channel/channel.js';
 import { encodeValue, registerTransferable } from '../core/codec/codec.js';
-import { DragonError, Errors } from '../errors.js';
+import { DragonError, Errors } from '../errors/errors.js';
 import type { MemoryPool } from '../core/memory/pool.js';
 import { Semaphore } from '../core/sync/semaphore.js';
-import type { WaitOptions } from '../core/wait/wait-queue.js';
+import type { WaitOptions } from '../core/timeout.js';
 import { defaultPool } from '../core/memory/default-pool.js';
 import { packDescriptor, unpackDescriptor } from './queue-descriptor.js';
 import { QUEUE_CAPACITY } from './queue.js';

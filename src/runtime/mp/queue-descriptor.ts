@@ -4,7 +4,7 @@
 //   u8 version | u8 kind | u8 ints | u8 parts | i32 LE x ints | (u16 LE length, bytes) x parts
 // `kind` is the object's transfer kind (40 Queue ...), so a descriptor
 // handed to the wrong class is refused with a clear error.
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 
 const VERSION = 1;
 

@@ -15,9 +15,9 @@
 //     exit. Items of one handle arrive in the order they were put.
 import { Channel } from '../core/channel/channel.js';
 import { encode, encoded, registerTransferable } from '../core/codec/codec.js';
-import { Errors, type DragonError } from '../errors.js';
+import { Errors, type DragonError } from '../errors/errors.js';
 import type { MemoryPool } from '../core/memory/pool.js';
-import { timeoutMs, type WaitOptions } from '../core/wait/wait-queue.js';
+import { timeoutMs, type WaitOptions } from '../core/timeout.js';
 import { defaultPool } from '../core/memory/default-pool.js';
 import { packDescriptor, unpackDescriptor } from './queue-descriptor.js';
 

@@ -18,7 +18,7 @@
 //   8 u16 allocation descriptor length   10 u16 lock descriptor length   12 u32 0
 import { Allocation } from '../core/memory/allocation.js';
 import { inspectDescriptor } from '../core/descriptor.js';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { runtimeId } from '../core/identity.js';
 import { thisNode } from '../core/memory/pool-handle.js';
 import type { MemoryPool } from '../core/memory/pool.js';

@@ -7,7 +7,7 @@ import { readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decodeArgs } from '../api/args.js';
 import { encode, encoded } from '../core/codec/codec.js';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { PAYLOAD_FD, decodePayload, type TargetHeader } from './payload.js';
 import { describe, displayPath, loadFailure, reportLine, userStack } from './report.js';
 

@@ -9,10 +9,10 @@
 import type { Allocation } from '../core/memory/allocation.js';
 import { Channel, RecvMode, registerRemoteChannels, type RemoteChannelOps } from '../core/channel/channel.js';
 import { decode, encode, encoded } from '../core/codec/codec.js';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { MessageView } from '../core/channel/message-view.js';
-import { Status } from '../core/ffi/status.js';
-import { timeoutMs, timeoutUs, type WaitOptions } from '../core/wait/wait-queue.js';
+import { Status } from '../errors/status.js';
+import { timeoutMs, timeoutUs, type WaitOptions } from '../core/timeout.js';
 import { Gateway, type Handler, type Request } from './gateway.js';
 import { GwOp, type ReplyFields } from '../core/ffi/gateway-wire.js';
 

@@ -17,10 +17,10 @@
 // a deadline of its own.
 import type { Allocation } from '../core/memory/allocation.js';
 import { Channel } from '../core/channel/channel.js';
-import { DragonError, Errors } from '../errors.js';
+import { DragonError, Errors } from '../errors/errors.js';
 import type { MessageView } from '../core/channel/message-view.js';
 import { MemoryPool } from '../core/memory/pool.js';
-import { Status } from '../core/ffi/status.js';
+import { Status } from '../errors/status.js';
 import { REP_HEADER, REQ_HEADER, readReplyHeader, writeRequestHeader, type ReplyFields, type RequestFields } from '../core/ffi/gateway-wire.js';
 
 export const GATEWAY_ENV = 'DRAGON_GATEWAY';

@@ -2,10 +2,10 @@
 // written through this node's transport agent in sync round trips of at most
 // MEM_MAX bytes. The target checks the range and the allocation's
 // generation, so a freed or reused allocation answers DESTROYED.
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { processId } from '../core/identity.js';
 import { GwOp, MEM, MEM_MAX, MemOp, writeMemHeader, type ReplyFields } from '../core/ffi/gateway-wire.js';
-import { Status } from '../core/ffi/status.js';
+import { Status } from '../errors/status.js';
 import { Gateway } from './gateway.js';
 
 const memScratch = Buffer.alloc(MEM.size + MEM_MAX);

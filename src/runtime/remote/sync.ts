@@ -20,13 +20,13 @@
 // and still waits for the wait's answer (the lock comes back first); an
 // agent that does not know sop 34 answers it with an error, which is
 // ignored: the abort then takes effect when the wait ends (notify, timeout).
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 import { processId } from '../core/identity.js';
 import { GwOp, SYNC, SyncOp, writeSyncPayload, type ReplyFields } from '../core/ffi/gateway-wire.js';
 import { registerRemoteSync, type RemoteSyncOps } from '../core/sync/sync-object.js';
 import { Gateway, type Handler, type Request } from './gateway.js';
-import { Status } from '../core/ffi/status.js';
-import { timeoutMs, timeoutUs, type WaitOptions } from '../core/wait/wait-queue.js';
+import { Status } from '../errors/status.js';
+import { timeoutMs, timeoutUs, type WaitOptions } from '../core/timeout.js';
 
 const LOCK_KINDS = new Set([1, 2]);
 

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { Errors } from '../errors.js';
+import { Errors } from '../errors/errors.js';
 
 /** The absolute path of `cmd` on the PATH of `env`, or undefined. */
 export function findOnPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {

@@ -6,7 +6,7 @@
 //   host  := (text | "[" ranges "]")+  several bracket groups multiply out
 //   ranges:= range ("," range)*        range := N | N "-" M
 // A range keeps the zero padding of its lower bound: [08-10] -> 08 09 10.
-import { Errors, type DragonError } from '../errors.js';
+import { Errors, type DragonError } from '../errors/errors.js';
 
 const MAX_HOSTS = 1_000_000; // a typo like [1-999999999] must not eat the memory
 

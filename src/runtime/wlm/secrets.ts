@@ -12,7 +12,7 @@
 // An empty line or end of input ends it. Lines that are not NAME=base64
 // are refused (the backend must not start half-configured).
 import { readFileSync } from 'node:fs';
-import { DragonError, Errors } from '../errors.js';
+import { DragonError, Errors } from '../errors/errors.js';
 
 export const SECRETS_STDIN = 'DRAGON_SECRETS_STDIN';
 export const SECRETS_FILE = 'DRAGON_SECRETS_FILE';

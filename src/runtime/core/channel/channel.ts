@@ -5,15 +5,16 @@
 // variants block in C (spin, then futex).
 import type { Allocation } from '../memory/allocation.js';
 import { decode, encode, encoded, registerTransferable } from '../codec/codec.js';
-import { Errors, check } from '../../errors.js';
+import { Errors, check } from '../../errors/errors.js';
 import { asDescriptor, expectKind, inspectDescriptor } from '../descriptor.js';
 import { MessageView } from './message-view.js';
 import { DESC_BYTES, addressOf, native, out, outHandle, type Handle, type NativeAlloc } from '../ffi/native.js';
 import { PoolHandle, thisNode } from '../memory/pool-handle.js';
 import { runtimeId } from '../identity.js';
 import type { MemoryPool } from '../memory/pool.js';
-import { Status } from '../ffi/status.js';
-import { BLOCKED, WaitQueue, timeoutMs, timeoutUs, type OpSpec, type WaitOptions, type Watch } from '../wait/wait-queue.js';
+import { Status } from '../../errors/status.js';
+import { BLOCKED, WaitQueue, type OpSpec, type Watch } from '../wait/wait-queue.js';
+import { timeoutMs, timeoutUs, type WaitOptions } from '../timeout.js';
 import type { Waiter } from '../wait/waiter.js';
 import { bitFor, objectKey, releaseBit } from '../wait/watches.js';
 

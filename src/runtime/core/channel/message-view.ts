@@ -12,7 +12,7 @@
 // hands out (`bytes`, and `value` once decoded) and frees the message when
 // all of them are unreachable; arrays the caller derived from them
 // (subarray, a typed array inside `value`) do not hold it.
-import { Errors, check } from '../../errors.js';
+import { Errors, check } from '../../errors/errors.js';
 import { native, type NativeAlloc } from '../ffi/native.js';
 import type { PoolHandle } from '../memory/pool-handle.js';
 

@@ -11,7 +11,7 @@
 // value; errors keep name, message, code and other own properties, and the
 // remote stack, at any depth too (structured.ts).
 // Raw messages (sendBytes) carry no tag at all, so C peers can read them.
-import { Errors } from '../../errors.js';
+import { Errors } from '../../errors/errors.js';
 import { PlainFormatError, TOO_SMALL, decodePlain, encodePlain } from './plain.js';
 import { deserializeStructured, reviveError, serializeStructured, type ErrorRecord } from './structured.js';
 import { attacherOf, kindOfProto, registerTransferable, type Transferable } from './transferable.js';

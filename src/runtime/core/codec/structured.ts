@@ -14,7 +14,7 @@
 // and it stops at the first hit.
 import v8 from 'node:v8';
 import { types } from 'node:util';
-import { DragonError, Errors } from '../../errors.js';
+import { DragonError, Errors } from '../../errors/errors.js';
 import { attacherOf, detachQuietly, kindOfProto, type Transferable } from './transferable.js';
 
 // Our host-object type indices, after Node's ArrayBufferView ones (0..12);

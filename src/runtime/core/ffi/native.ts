@@ -15,7 +15,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Errors, setStrerror } from '../../errors.js';
+import { Errors, setStrerror } from '../../errors/errors.js';
 import { packageRoot } from '../../package-root.js';
 import { koffi, type Koffi } from './koffi.js';
 import { pinLibrary } from './libc.js';

@@ -2,11 +2,11 @@
 // descriptor. `bytes` is the memory itself (no copy): writes are seen by
 // every process that attached the allocation.
 import { registerTransferable } from '../codec/transferable.js';
-import { Errors, check } from '../../errors.js';
+import { Errors, check } from '../../errors/errors.js';
 import { asDescriptor, expectKind, inspectDescriptor } from '../descriptor.js';
 import { DESC_BYTES, native, out, type NativeAlloc } from '../ffi/native.js';
 import { PoolHandle } from './pool-handle.js';
-import { Status } from '../ffi/status.js';
+import { Status } from '../../errors/status.js';
 
 const allocOut = new BigUint64Array(3);
 

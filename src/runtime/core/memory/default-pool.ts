@@ -7,7 +7,7 @@
 // so a single-process script (threads of work in one process, or tests)
 // can still use the API.
 import { rmSync } from 'node:fs';
-import { runtimeEnv } from '../../api/runtime-env.js';
+import { runtimeEnv } from '../runtime-env.js';
 import { MemoryPool } from './pool.js';
 
 const PRIVATE_POOL_BYTES = 64 * 1024 * 1024;

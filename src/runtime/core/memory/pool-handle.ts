@@ -11,12 +11,12 @@
 // microseconds to milliseconds each). Mappings above 4 GiB (the longest
 // view koffi makes) are covered by overlapping 4 GiB windows every 2 GiB,
 // so any view of up to 2 GiB fits one window.
-import { Errors, check } from '../../errors.js';
+import { Errors, check } from '../../errors/errors.js';
 import { newPoolId, processId, runtimeId } from '../identity.js';
 import { DESC_BYTES, MAX_VIEW_BYTES, native, out, outHandle, type Handle, type NativeAlloc, viewMemory } from '../ffi/native.js';
-import { Status } from '../ffi/status.js';
+import { Status } from '../../errors/status.js';
 import { inspectDescriptor } from '../descriptor.js';
-import { holdRuntimeLock } from '../../rundir/runtime-lock.js';
+import { holdRuntimeLock } from '../rundir/runtime-lock.js';
 
 let forgetInWaiter: ((pool: PoolHandle) => void) | undefined;
 // waiter.ts registers how to give back the doorbell slot it holds in a pool

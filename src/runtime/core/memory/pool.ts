@@ -2,11 +2,11 @@
 // every process of the node can use. Channels and sync objects live in one.
 import { Allocation } from './allocation.js';
 import { registerTransferable } from '../codec/codec.js';
-import { Errors, check } from '../../errors.js';
+import { Errors, check } from '../../errors/errors.js';
 import { expectKind, inspectDescriptor } from '../descriptor.js';
 import { native } from '../ffi/native.js';
 import { PoolHandle } from './pool-handle.js';
-import { timeoutUs } from '../wait/wait-queue.js';
+import { timeoutUs } from '../timeout.js';
 
 export interface MemoryPoolOptions {
   /** Heap size in bytes (rounded down to 128-byte blocks). */

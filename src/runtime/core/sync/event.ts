@@ -1,10 +1,11 @@
 // Event with Python's semantics, across processes.
 import { registerTransferable } from '../codec/codec.js';
-import { Errors, check } from '../../errors.js';
+import { Errors, check } from '../../errors/errors.js';
 import { native } from '../ffi/native.js';
 import type { MemoryPool } from '../memory/pool.js';
-import { Status } from '../ffi/status.js';
-import { BLOCKED, timeoutUs, type WaitOptions } from '../wait/wait-queue.js';
+import { Status } from '../../errors/status.js';
+import { BLOCKED } from '../wait/wait-queue.js';
+import { timeoutUs, type WaitOptions } from '../timeout.js';
 import { SyncOp } from '../ffi/gateway-wire.js';
 import { SyncKind, SyncObject, attachNative, createNative, poolOf, viaNative, type SyncOptions } from './sync-object.js';
 

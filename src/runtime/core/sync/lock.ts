@@ -3,10 +3,10 @@
 // may be released by any process; an RLock is recursive and owned by the
 // process (its puid) that acquired it.
 import { registerTransferable } from '../codec/codec.js';
-import { Errors, check } from '../../errors.js';
+import { Errors, check } from '../../errors/errors.js';
 import { native } from '../ffi/native.js';
 import type { MemoryPool } from '../memory/pool.js';
-import { timeoutMs, type WaitOptions } from '../wait/wait-queue.js';
+import { timeoutMs, type WaitOptions } from '../timeout.js';
 import { SyncOp } from '../ffi/gateway-wire.js';
 import { SyncKind, SyncObject, attachNative, createNative, poolOf, viaNative, type NativeSync, type SyncOptions } from './sync-object.js';
 

@@ -1,6 +1,6 @@
 // Semaphore and BoundedSemaphore with Python's semantics, across processes.
 import { registerTransferable } from '../codec/codec.js';
-import { Errors, check } from '../../errors.js';
+import { Errors, check } from '../../errors/errors.js';
 import { native } from '../ffi/native.js';
 import type { MemoryPool } from '../memory/pool.js';
 import type { AcquireOptions } from './lock.js';

@@ -1,15 +1,16 @@
 // What every synchronization object shares: a handle on a record in pool
 // memory, its descriptor, one wait queue for async waiters (the record has
 // one "changed" event) and the detach/destroy life cycle.
-import { Errors, check } from '../../errors.js';
+import { Errors, check } from '../../errors/errors.js';
 import { asDescriptor, expectKind, inspectDescriptor, syncKindInDescriptor } from '../descriptor.js';
 import { DESC_BYTES, native, out, outHandle, type Handle } from '../ffi/native.js';
 import { runtimeId } from '../identity.js';
 import { PoolHandle, thisNode } from '../memory/pool-handle.js';
 import type { MemoryPool } from '../memory/pool.js';
 import { defaultPool } from '../memory/default-pool.js';
-import { Status } from '../ffi/status.js';
-import { BLOCKED, WaitQueue, timeoutUs, type WaitOptions } from '../wait/wait-queue.js';
+import { Status } from '../../errors/status.js';
+import { BLOCKED, WaitQueue } from '../wait/wait-queue.js';
+import { timeoutUs, type WaitOptions } from '../timeout.js';
 import { bitFor, objectKey, releaseBit } from '../wait/watches.js';
 
 export const SyncKind = {

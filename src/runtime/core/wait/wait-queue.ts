@@ -4,7 +4,8 @@
 // object -> try once more (no lost wake-up: the watch is registered before
 // that last try) -> park here. Each ring of the handle's bit retries the
 // parked operations from the head and stops at the first that would block.
-import { type DragonError, Errors, check } from '../../errors.js';
+import { type DragonError, Errors, check } from '../../errors/errors.js';
+import { timeoutMs, type WaitOptions } from '../timeout.js';
 import type { PoolHandle } from '../memory/pool-handle.js';
 import { performance } from 'node:perf_hooks';
 import { Spinner } from './spinner.js';
@@ -14,12 +15,6 @@ import { addWatch, removeWatch } from './watches.js';
 
 export { BLOCKED };
 export type Attempt<T> = () => T | typeof BLOCKED;
-
-export interface WaitOptions {
-  /** Milliseconds; omitted or Infinity waits for ever, 0 (or less) tries once. */
-  timeout?: number | undefined;
-  signal?: AbortSignal | undefined;
-}
 
 export interface OpSpec<T> {
   op: string;
@@ -53,21 +48,6 @@ interface Parked {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   settled: boolean;
-}
-
-/** Converts a WaitOptions timeout to milliseconds (Infinity = for ever). */
-export function timeoutMs(op: string, timeout: number | undefined): number {
-  if (timeout === undefined || timeout === null) return Infinity;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw Errors.invalidArgument(op, `timeout must be a number of milliseconds, got ${String(timeout)}`);
-  }
-  return timeout > 0 ? timeout : 0;
-}
-
-/** The C form: microseconds, -1 = for ever, 0 = try once. */
-export function timeoutUs(op: string, timeout: number | undefined): number {
-  const ms = timeoutMs(op, timeout);
-  return ms === Infinity ? -1 : Math.ceil(ms * 1000);
 }
 
 export class WaitQueue {

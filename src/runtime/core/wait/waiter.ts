@@ -6,7 +6,7 @@
 // thread never calls into JS.
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { check } from '../../errors.js';
+import { check } from '../../errors/errors.js';
 import { processId } from '../identity.js';
 import { dupFd } from '../ffi/libc.js';
 import { native, out, outHandle, type Handle } from '../ffi/native.js';

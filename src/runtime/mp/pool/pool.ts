@@ -18,9 +18,9 @@
 //   that forgets close() still exits (within a second).
 import { Process } from '../../api/process.js';
 import { resolveModule } from '../../api/module-url.js';
-import { runtimeEnv } from '../../api/runtime-env.js';
+import { runtimeEnv } from '../../core/runtime-env.js';
 import { Channel } from '../../core/channel/channel.js';
-import { Errors } from '../../errors.js';
+import { Errors } from '../../errors/errors.js';
 import { defaultPool } from '../../core/memory/default-pool.js';
 import { jobNodes } from '../system.js';
 import { IterJob, MapJob, type Callbacks, type Chunk, type Job } from './jobs.js';

@@ -1,6 +1,6 @@
 // The messages between a Pool (the parent) and its workers. Hot path: plain
 // arrays of numbers, strings and the task's values, so the codec's plain
-// fast path (core/plain.ts) carries them; never validated with zod.
+// fast path (core/codec/plain.ts) carries them; never validated with zod.
 //
 //   parent -> worker, on the worker's own task channel:
 //     [TASK, tid, fnId, star, items]                 a chunk: call fn on each item

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import '../../remote/index.js'; // objects of another node in a task's inputs
 import { encodeValue } from '../../core/codec/codec.js';
-import { Errors } from '../../errors.js';
+import { Errors } from '../../errors/errors.js';
 import { attachedIn } from '../../core/codec/structured.js';
 import { detachQuietly } from '../../core/codec/transferable.js';
 import { displayPath } from '../../proc/report.js';

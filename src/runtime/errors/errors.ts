@@ -1,4 +1,4 @@
-import { Status, statusName } from './core/ffi/status.js';
+import { Status, statusName } from './status.js';
 
 // Codes that only the TypeScript side produces (no libdragon status).
 export type JsErrorCode =

@@ -1,5 +1,5 @@
 // Where a run-time keeps its files on a node (names shared with
-// dragon-cleanup through cleanup/names.ts, so both spell <user> as
+// dragon-cleanup through names.ts, so both spell <user> as
 // libdragon does):
 //   /tmp/dragon-<user>/<rtid hex>/lock            flock'd by the backend while it lives
 //   /tmp/dragon-<user>/<rtid hex>/logs/<host>.log  services' log during the run

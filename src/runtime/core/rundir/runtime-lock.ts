@@ -3,7 +3,7 @@
 // (identity.ts) and no backend holds /tmp/dragon-<user>/<rtid>/lock for it,
 // so dragon-cleanup could not tell its segments from a dead run-time's. So
 // before this process creates its first segment it sets that directory up
-// exactly as the backend does (backend/rundir.ts: mode 0700, built as
+// exactly as the backend does (rundir.ts: mode 0700, built as
 // ".<rtid>.tmp" and renamed once the lock is held, lock fd O_CLOEXEC) and
 // holds flock(LOCK_EX) until it exits. Then every run-time with segments
 // has a lock, and a free lock means dead.
@@ -13,7 +13,7 @@
 // without a directory, not taken for a dead run-time's.
 import { hostname } from 'node:os';
 import { RuntimeDir } from './rundir.js';
-import { choseRuntimeId, runtimeIdHex } from '../core/identity.js';
+import { choseRuntimeId, runtimeIdHex } from '../identity.js';
 
 let settled = false;
 

@@ -7,8 +7,8 @@
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LOCK_FILE, keptLogFile, pendingRuntimeDir, runtimeBase, runtimeDir } from './paths.js';
-import { Errors } from '../errors.js';
-import { tryLockExclusive } from '../core/ffi/syscalls.js';
+import { Errors } from '../../errors/errors.js';
+import { tryLockExclusive } from '../ffi/syscalls.js';
 
 export class RuntimeDir {
   readonly path: string;
