@@ -154,13 +154,11 @@ dragonError_t harness_agent_stop(harness_agent_t *ag, int *status)
 
 dragonError_t harness_agent_kill(harness_agent_t *ag)
 {
-    dragonError_t rc = DRAGON_OK;
-    if (ag->pid > 0) {
-        kill(ag->pid, SIGKILL);
-        if (waitpid(ag->pid, NULL, 0) != ag->pid)
-            rc = DRAGON_ERR_SYSTEM;
-        ag->pid = 0;
-    }
+    if (ag->pid <= 0)
+        return DRAGON_OK; /* never started (a zeroed struct: in is 0, not ours) or reaped */
+    kill(ag->pid, SIGKILL);
+    dragonError_t rc = waitpid(ag->pid, NULL, 0) == ag->pid ? DRAGON_OK : DRAGON_ERR_SYSTEM;
+    ag->pid = 0;
     close_pipes(ag);
     return rc;
 }
