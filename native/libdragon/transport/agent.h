@@ -17,6 +17,7 @@
 #include <rdma/fi_errno.h>
 #include "dragon/dragon.h"
 #include "clock.h"
+#include "b64.h"
 #include "wire.h"
 
 #define MAX_NODES 1024
@@ -37,8 +38,6 @@ dragonError_t log_init(void);
 dragonError_t random_bytes(void *buf, size_t len);
 dragonError_t hex_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 dragonError_t hex_decode(const char *in, size_t inlen, uint8_t *out, size_t cap, size_t *outlen);
-dragonError_t b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
-dragonError_t b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
 /* Per-hop trace for measurements (bench/native/transport_rtt.c): with
  * DRAGON_TRANSPORT_TRACE=PATH the agent keeps (CLOCK_MONOTONIC ns, event)
  * records in memory and writes them to PATH.<node> at exit; without it
