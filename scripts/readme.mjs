@@ -12,9 +12,10 @@ process.env.COLUMNS = '100'; // the generator wraps at $COLUMNS: same text on ev
 const { Config } = await import('@oclif/core/config');
 const generatorModule = await import('oclif/lib/readme-generator.js'); // CommonJS: exports.default
 const ReadmeGenerator = generatorModule.default.default ?? generatorModule.default;
-const { loadOptions, packageRoot } = await import('../dist/src/runtime/cli/oclif-config.js');
+const { loadOptions } = await import('../dist/src/runtime/cli/oclif-config.js');
+const { packageRoot } = await import('../dist/src/runtime/package-root.js');
 
-const readmePath = `${packageRoot}README.md`;
+const readmePath = `${packageRoot()}/README.md`;
 const START = '<!-- commands -->';
 const STOP = '<!-- commandsstop -->';
 

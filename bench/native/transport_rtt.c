@@ -8,8 +8,8 @@
  * Targets (issue 5, between nodes): round trip within 2x of fi_pingpong's,
  * 4 MiB bandwidth at least 70% of fi_pingpong's. */
 #include <fcntl.h>
-#include <libgen.h>
 #include "bench.h"
+#include "harness.h"
 #include "wire.h"
 
 /* Per-hop trace: DRAGON_BENCH_TRACE=1 makes the agents record their hops
@@ -32,25 +32,14 @@ static void crec(uint16_t who, uint16_t ev, uint32_t arg)
 #define KEY "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define WINDOW 16
 
-typedef struct agentp {
-    pid_t pid;
-    int in;
-    FILE *out;
-    char address[600], gateway[200], provider[64];
-} agentp_t;
-
 static char agent_path[4096];
 static dragon_pool_t *pools[2];
-static agentp_t ags[2];
+static harness_agent_t ags[2];
 
 static void cleanup(void)
 {
     for (int i = 0; i < 2; i++)
-        if (ags[i].pid > 0) {
-            kill(ags[i].pid, SIGKILL);
-            waitpid(ags[i].pid, NULL, 0);
-            ags[i].pid = 0;
-        }
+        harness_agent_kill(&ags[i]);
     for (int i = 0; i < 2; i++)
         if (pools[i]) {
             dragon_pool_destroy(pools[i]);
@@ -64,149 +53,45 @@ static void on_term(int sig)
     exit(1);
 }
 
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void b64enc(const uint8_t *in, size_t len, char *out)
+static void spawn(harness_agent_t *ag, int node, dragon_pool_t *pool, const char *provider)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0) |
-                     (i + 2 < len ? in[i + 2] : 0);
-        out[o++] = B64[v >> 18 & 63];
-        out[o++] = B64[v >> 12 & 63];
-        out[o++] = i + 1 < len ? B64[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < len ? B64[v & 63] : '=';
-    }
-    out[o] = 0;
-}
-
-static size_t b64dec(const char *in, uint8_t *out)
-{
-    uint32_t v = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (; *in && *in != '='; in++) {
-        const char *p = strchr(B64, *in);
-        if (!p)
-            break;
-        v = v << 6 | (uint32_t)(p - B64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(v >> bits);
-        }
-    }
-    return o;
-}
-
-static void field(const char *line, const char *key, char *out, size_t cap)
-{
-    const char *p = strstr(line, key);
-    BENCH_SYS(p != NULL, "agent ready line");
-    p += strlen(key);
-    const char *e = strchr(p, '"');
-    size_t n = e && (size_t)(e - p) < cap ? (size_t)(e - p) : 0;
-    memcpy(out, p, n);
-    out[n] = 0;
-}
-
-static void spawn(agentp_t *ag, int node, dragon_pool_t *pool, const char *provider)
-{
-    uint8_t pd[DRAGON_DESC_BYTES];
-    size_t pl;
-    char pb[200], nodes[16];
-    BENCH_CHECK(dragon_pool_serialize(pool, pd, sizeof pd, &pl));
-    b64enc(pd, pl, pb);
-    snprintf(nodes, sizeof nodes, "%d", node);
-    int pin[2], pout[2];
-    BENCH_SYS(pipe(pin) == 0 && pipe(pout) == 0, "pipe");
-    fflush(stdout);
-    ag->pid = fork();
-    BENCH_SYS(ag->pid >= 0, "fork");
-    if (ag->pid == 0) {
-        dup2(pin[0], 0);
-        dup2(pout[1], 1);
-        close(pin[1]);
-        close(pout[0]);
-        setenv("DRAGON_TRANSPORT_KEY", KEY, 1);
-        setenv("DRAGON_LOG_LEVEL", "warn", 1);
-        if (provider)
-            execl(agent_path, agent_path, "--pool", pb, "--node", nodes, "--addr", "127.0.0.1",
-                  "--provider", provider, (char *)NULL);
-        else
-            execl(agent_path, agent_path, "--pool", pb, "--node", nodes, "--addr", "127.0.0.1",
-                  (char *)NULL);
-        _exit(127);
-    }
-    close(pin[0]);
-    close(pout[1]);
-    ag->in = pin[1];
-    ag->out = fdopen(pout[0], "r");
-    char line[2048];
-    if (!fgets(line, sizeof line, ag->out) || !strstr(line, "\"ready\":true")) {
-        fprintf(stderr, "transport agent %d did not start: %s\n", node, line);
+    harness_env_t env[] = {{"DRAGON_TRANSPORT_KEY", KEY}, {"DRAGON_LOG_LEVEL", "warn"}};
+    harness_spawn_t s = {.agent_path = agent_path, .pool = pool, .node = node,
+                         .provider = provider, .env = env, .n_env = 2};
+    dragonError_t rc = harness_agent_spawn(&s, ag);
+    if (rc == DRAGON_ERR_NO_TRANSPORT) {
+        fprintf(stderr, "transport agent %d did not start: %s\n", node, ag->ready);
         exit(1);
     }
-    field(line, "\"address\":\"", ag->address, sizeof ag->address);
-    field(line, "\"gateway\":\"", ag->gateway, sizeof ag->gateway);
-    field(line, "\"provider\":\"", ag->provider, sizeof ag->provider);
+    BENCH_CHECK(rc);
 }
 
+/* A gateway client; who names it in the trace (10 = A, 11 = B). Payloads
+ * are written in place (harness_payload), as a client library would. */
 typedef struct client {
-    dragon_pool_t *pool;
-    dragon_channel_t *gw, *reply;
-    uint8_t reply_desc[DRAGON_DESC_BYTES];
-    uint8_t *req;   /* header + payload buffer */
-    uint8_t inbuf[1024];
-    uint64_t next;
-    uint16_t who; /* trace: 10 = A, 11 = B */
+    harness_client_t h;
+    uint16_t who;
 } client_t;
 
-static void client_open(client_t *c, dragon_pool_t *pool, const char *gw, uint64_t maxlen)
+static void client_open(client_t *c, dragon_pool_t *pool, const char *gw, uint64_t maxlen,
+                        uint16_t who)
 {
-    uint8_t d[DRAGON_DESC_BYTES];
-    size_t len;
-    memset(c, 0, sizeof *c);
-    c->pool = pool;
-    b64dec(gw, d);
-    BENCH_CHECK(dragon_channel_attach(pool, d, DRAGON_DESC_BYTES, &c->gw));
-    BENCH_CHECK(dragon_channel_create(pool, 64, 1024, &c->reply));
-    BENCH_CHECK(dragon_channel_serialize(c->reply, c->reply_desc, sizeof c->reply_desc, &len));
-    c->req = malloc(sizeof(gw_req_t) + maxlen);
-    BENCH_SYS(c->req != NULL, "malloc");
+    BENCH_CHECK(harness_client_open(&c->h, pool, gw, 64, maxlen));
+    c->who = who;
 }
 
-/* The client library would write the payload straight into the request
- * buffer; so does this. */
 static void post(client_t *c, uint16_t op, const uint8_t *target, uint64_t len)
 {
-    gw_req_t r;
-    memset(&r, 0, sizeof r);
-    memcpy(r.magic, GW_REQ_MAGIC, 4);
-    r.version = 1;
-    r.op = op;
-    r.req_id = ++c->next;
-    r.timeout_us = -1;
-    r.payload_len = op == GW_SEND ? len : 0;
-    memcpy(r.target, target, DRAGON_DESC_BYTES);
-    memcpy(r.reply, c->reply_desc, DRAGON_DESC_BYTES);
-    memcpy(c->req, &r, sizeof r);
+    harness_req_t q = {.op = op, .target = target, .timeout_us = -1, .len = len};
     crec(c->who, C_SEND, op);
-    BENCH_CHECK(dragon_channel_send(c->gw, c->req, sizeof r + r.payload_len, -1));
+    BENCH_CHECK(harness_post(&c->h, &q, NULL));
 }
 
 static void wait_ok(client_t *c)
 {
-    dragon_msg_t m;
-    BENCH_CHECK(dragon_channel_recv_msg(c->reply, c->inbuf, sizeof c->inbuf, &m, -1));
-    crec(c->who, C_REPLY, 0);
     gw_rep_t rep;
-    uint8_t *p = c->inbuf;
-    if (m.is_alloc)
-        BENCH_CHECK(dragon_alloc_ptr(c->pool, m.alloc, (void **)&p));
-    memcpy(&rep, p, sizeof rep);
-    if (m.is_alloc)
-        BENCH_CHECK(dragon_pool_free(c->pool, m.alloc));
+    BENCH_CHECK(harness_wait_reply(&c->h, -1, &rep, NULL));
+    crec(c->who, C_REPLY, 0);
     if (rep.status) {
         fprintf(stderr, "remote operation failed: %s\n", dragon_errname((dragonError_t)rep.status));
         exit(1);
@@ -429,15 +314,12 @@ static void trace_report(void)
 int main(int argc, char **argv)
 {
     bench_opts_t o = bench_parse(argc, argv, "transport agents round trip and bandwidth vs fi_pingpong");
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    BENCH_SYS(n > 0, "readlink");
-    exe[n] = 0;
-    snprintf(agent_path, sizeof agent_path, "%s/../dragon-transport", dirname(exe));
-    if (access(agent_path, X_OK)) {
+    dragonError_t rc = harness_agent_path(agent_path, sizeof agent_path);
+    if (rc == DRAGON_ERR_NOT_FOUND) {
         printf("== transport_rtt: skipped (no %s: libfabric-dev missing?)\n", agent_path);
         return 0;
     }
+    BENCH_CHECK(rc);
     int reps = o.reps ? o.reps : (o.quick ? 1 : 5);
     int rtt_iters = o.quick ? 300 : 3000;
     int n64k = o.quick ? 200 : 2000, n4m = o.quick ? 16 : 128;
@@ -466,7 +348,7 @@ int main(int argc, char **argv)
              "{\"peers\":[{\"node\":0,\"address\":\"%s\"},{\"node\":1,\"address\":\"%s\"}]}\n",
              ags[0].address, ags[1].address);
     for (int i = 0; i < 2; i++)
-        BENCH_SYS(write(ags[i].in, peers, strlen(peers)) == (ssize_t)strlen(peers), "write");
+        BENCH_CHECK(harness_agent_say(&ags[i], peers));
 
     bench_header("transport_rtt", "channel operations through two transport agents (loopback) vs fi_pingpong", &o, reps);
     printf("   provider %s (agents bound to 127.0.0.1, both on this machine's 2 cores)\n",
@@ -480,16 +362,14 @@ int main(int argc, char **argv)
     BENCH_CHECK(dragon_channel_serialize(T0, d0, sizeof d0, &len));
     BENCH_CHECK(dragon_channel_serialize(T1, d1, sizeof d1, &len));
     client_t A;
-    client_open(&A, pools[0], ags[0].gateway, 4u << 20);
-    A.who = 10;
+    client_open(&A, pools[0], ags[0].gateway, 4u << 20, 10);
 
     /* B, "on node 1": echoes 64 B messages of T1 into T0 through agent 1,
      * then drains the bandwidth phases; told what comes by a 1-byte kind. */
     pid_t child = bench_fork();
     if (child == 0) {
         client_t B;
-        client_open(&B, pools[1], ags[1].gateway, 64);
-        B.who = 11;
+        client_open(&B, pools[1], ags[1].gateway, 64, 11);
         nctrace = 0; /* A's records so far are the parent's */
         uint8_t *buf = malloc(4u << 20);
         for (;;) {
@@ -510,7 +390,7 @@ int main(int argc, char **argv)
                 _exit(0);
             }
             if (l == 64) {
-                memcpy(B.req + sizeof(gw_req_t), buf, 64);
+                memcpy(harness_payload(&B.h), buf, 64);
                 post(&B, GW_SEND, d0, 64);
                 wait_ok(&B);
             }
@@ -537,7 +417,7 @@ int main(int argc, char **argv)
     for (int r = 0; r < reps; r++) {
         uint64_t t0 = bench_now_ns();
         for (int i = 0; i < rtt_iters; i++) {
-            memset(A.req + sizeof(gw_req_t), i & 0xff, 64);
+            memset(harness_payload(&A.h), i & 0xff, 64);
             post(&A, GW_SEND, d1, 64);
             wait_ok(&A);
             uint64_t l;
@@ -559,7 +439,7 @@ int main(int argc, char **argv)
             uint64_t t0 = bench_now_ns();
             int outstanding = 0;
             for (int i = 0; i < counts[s]; i++) {
-                A.req[sizeof(gw_req_t)] = (uint8_t)i;
+                harness_payload(&A.h)[0] = (uint8_t)i;
                 post(&A, GW_SEND, d1, sizes[s]);
                 if (++outstanding == WINDOW) {
                     wait_ok(&A);
@@ -574,7 +454,7 @@ int main(int argc, char **argv)
         bench_line(s ? "bandwidth 4 MiB messages, MB/s" : "bandwidth 64 KiB messages, MB/s", bw[s], "MB/s");
     }
     (void)rr;
-    A.req[sizeof(gw_req_t)] = 'q';
+    harness_payload(&A.h)[0] = 'q';
     post(&A, GW_SEND, d1, 1);
     wait_ok(&A);
     waitpid(child, NULL, 0);
@@ -605,15 +485,12 @@ int main(int argc, char **argv)
         bench_target("4 MiB bandwidth >= 70% of fi_pingpong", bw[1].median >= 0.7 * base_bw);
     }
     for (int i = 0; i < 2; i++) {
-        BENCH_SYS(write(ags[i].in, "{\"exit\":true}\n", 14) == 14, "write");
-        close(ags[i].in);
-        waitpid(ags[i].pid, NULL, 0);
-        ags[i].pid = 0;
+        BENCH_CHECK(harness_agent_say(&ags[i], "{\"exit\":true}\n"));
+        BENCH_CHECK(harness_agent_stop(&ags[i], NULL));
     }
     if (ctrace)
         trace_report();
-    dragon_channel_detach(A.gw);
-    dragon_channel_destroy(A.reply);
+    harness_client_close(&A.h);
     dragon_channel_destroy(T0);
     dragon_channel_destroy(T1);
     free(v);

@@ -10,7 +10,7 @@ import { cleanupAcrossNodes, cleanupLocalJson } from '../runtime/cleanup/across-
 import { cleanupLocal } from '../runtime/cleanup/index.js';
 import { reportFailure } from '../runtime/cli/report.js';
 import { durationFromText } from '../runtime/config/text.js';
-import { Errors } from '../runtime/core/errors.js';
+import { Errors } from '../runtime/errors/errors.js';
 import { detectAllocation, type WlmKind } from '../runtime/wlm/index.js';
 
 const DEFAULT_TIMEOUT = '60s';

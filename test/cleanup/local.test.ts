@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { cleanupLocal } from '../../src/runtime/cleanup/index.js';
-import { tryLockExclusive } from '../../src/runtime/cleanup/libc.js';
-import { runtimeBase, userTag } from '../../src/runtime/cleanup/names.js';
+import { tryLockExclusive } from '../../src/runtime/core/ffi/syscalls.js';
+import { runtimeBase, userTag } from '../../src/runtime/core/rundir/names.js';
 import { suite } from '../helpers/suite.js';
 
 const test = suite('cleanup local');

@@ -1,7 +1,7 @@
 // What dragon-cleanup removes, decided from what it found (no side
 // effects), and the names it matches.
 import * as assert from 'uvu/assert';
-import { normalizeRtid, segmentRtid, tagFor } from '../../src/runtime/cleanup/names.js';
+import { normalizeRtid, segmentRtid, tagFor } from '../../src/runtime/core/rundir/names.js';
 import { planCleanup } from '../../src/runtime/cleanup/plan.js';
 import type { RuntimeDir } from '../../src/runtime/cleanup/runtimes.js';
 import { suite } from '../helpers/suite.js';

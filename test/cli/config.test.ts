@@ -1,7 +1,7 @@
 // Settings: flag, then DRAGON_* variable, then default; one schema checks
 // the merge, and an error names the flag or variable and what would be valid.
 import * as assert from 'uvu/assert';
-import { DragonError } from '../../src/runtime/core/errors.js';
+import { DragonError } from '../../src/runtime/errors/errors.js';
 import { resolveConfig, type ConfigSources } from '../../src/runtime/config/resolve.js';
 import { poolSizeBytes } from '../../src/runtime/config/text.js';
 import { suite } from '../helpers/suite.js';

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import * as assert from 'uvu/assert';
-import { runtimeDir, segmentPrefix } from '../../src/runtime/cleanup/names.js';
+import { runtimeDir, segmentPrefix } from '../../src/runtime/core/rundir/names.js';
 import { bin, processesMarked, run } from '../helpers/cli.js';
 import { fixture } from '../helpers/child.js';
 import { suite } from '../helpers/suite.js';

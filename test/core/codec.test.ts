@@ -3,7 +3,7 @@
 import v8 from 'node:v8';
 import { isDeepStrictEqual } from 'node:util';
 import * as assert from 'uvu/assert';
-import { decode, encode, encoded } from '../../src/runtime/core/codec.js';
+import { decode, encode, encoded } from '../../src/runtime/core/codec/codec.js';
 import { suite } from '../helpers/suite.js';
 
 const test = suite('codec');

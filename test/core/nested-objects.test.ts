@@ -4,7 +4,7 @@
 // exactly as before.
 import v8 from 'node:v8';
 import * as assert from 'uvu/assert';
-import { decode, decodeValue, encode, encodeValue, encoded } from '../../src/runtime/core/codec.js';
+import { decode, decodeValue, encode, encodeValue, encoded } from '../../src/runtime/core/codec/codec.js';
 import {
   Allocation,
   Barrier,

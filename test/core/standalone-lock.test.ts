@@ -1,6 +1,6 @@
 // ts-bugs #1: a process using the binding without the launcher chose its
 // own run-time id, so it holds that run-time's lock itself, set up like the
-// backend's (backend/rundir.ts): /tmp/dragon-<user>/<rtid>/lock, mode 0700,
+// backend's (core/rundir/rundir.ts): /tmp/dragon-<user>/<rtid>/lock, mode 0700,
 // flock'd through an O_CLOEXEC descriptor, from its first segment (not at
 // import) until it exits, when the directory goes. dragon-cleanup judges
 // it by the lock like any run-time: live while it runs, dead once killed.
@@ -8,7 +8,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync 
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { MemoryPool } from '../../src/index.js';
-import { runtimeBase, runtimeDir } from '../../src/runtime/cleanup/names.js';
+import { runtimeBase, runtimeDir } from '../../src/runtime/core/rundir/names.js';
 import { scanRuntimes } from '../../src/runtime/cleanup/runtimes.js';
 import { exitOf, forkFixture, nextMessage } from '../helpers/child.js';
 import { suite } from '../helpers/suite.js';

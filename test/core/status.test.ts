@@ -1,9 +1,9 @@
 // The TypeScript mirror of return_codes.h matches the library.
 import * as assert from 'uvu/assert';
-import { native } from '../../src/runtime/core/native.js';
-import { Status, statusName } from '../../src/runtime/core/status.js';
+import { native } from '../../src/runtime/core/ffi/native.js';
+import { Status, statusName } from '../../src/runtime/errors/status.js';
 import { DragonError } from '../../src/index.js';
-import { Errors } from '../../src/runtime/core/errors.js';
+import { Errors } from '../../src/runtime/errors/errors.js';
 import { suite } from '../helpers/suite.js';
 
 const test = suite('status');

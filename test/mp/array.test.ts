@@ -5,7 +5,7 @@
 // descriptor (kind 45) and an Array of another node without a transport.
 import * as assert from 'uvu/assert';
 import { Array as SharedArray, Channel, MemoryPool, RLock, type DragonError } from '../../src/index.js';
-import { Gateway } from '../../src/runtime/core/remote-channel.js';
+import { Gateway } from '../../src/runtime/remote/gateway.js';
 import { conformance } from '../fixtures/mp/sync-run.js';
 import { suite } from '../helpers/suite.js';
 

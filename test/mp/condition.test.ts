@@ -6,8 +6,8 @@
 // without a transport.
 import * as assert from 'uvu/assert';
 import { Condition, MemoryPool, type DragonError } from '../../src/index.js';
-import { Gateway } from '../../src/runtime/core/remote-channel.js';
-import { SyncOp } from '../../src/runtime/core/remote-sync.js';
+import { Gateway } from '../../src/runtime/remote/gateway.js';
+import { SyncOp } from '../../src/runtime/core/ffi/gateway-wire.js';
 import { conformance } from '../fixtures/mp/sync-run.js';
 import { suite } from '../helpers/suite.js';
 

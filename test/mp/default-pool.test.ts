@@ -16,7 +16,7 @@ const INDEX = fileURLToPath(new URL('../../src/index.js', import.meta.url));
 function child(then: string): Promise<{ segment: string; code: number | null; signal: string | null; out: string }> {
   const src = `
     import { Queue, Lock } from ${JSON.stringify(INDEX)};
-    import { defaultPool } from ${JSON.stringify(INDEX.replace(/index\.js$/, 'runtime/mp/default-pool.js'))};
+    import { defaultPool } from ${JSON.stringify(INDEX.replace(/index\.js$/, 'runtime/core/memory/default-pool.js'))};
     const q = new Queue(); q.putNowait(1); new Lock();
     console.log('SEGMENT /dev/shm' + defaultPool().name);
     ${then}

@@ -5,9 +5,8 @@
 // payload layout and what a Value of another node is without a transport.
 import * as assert from 'uvu/assert';
 import { MemoryPool, Value, type DragonError } from '../../src/index.js';
-import { GwOp } from '../../src/runtime/core/remote-channel.js';
-import { Gateway } from '../../src/runtime/core/remote-channel.js';
-import { MEM_CHUNK, MEM_HEADER, MemOp, writeMemHeader } from '../../src/runtime/mp/shared-memory-store.js';
+import { Gateway } from '../../src/runtime/remote/gateway.js';
+import { GwOp, MEM, MEM_MAX, MemOp, writeMemHeader } from '../../src/runtime/core/ffi/gateway-wire.js';
 import { conformance } from '../fixtures/mp/sync-run.js';
 import { suite } from '../helpers/suite.js';
 
@@ -17,8 +16,8 @@ conformance(test, 'value');
 test('the MEM (gateway op 6) payload header has the contract layout', () => {
   assert.is(GwOp.MEM, 6);
   assert.equal([MemOp.READ, MemOp.WRITE, MemOp.CAS64, MemOp.ADD64], [1, 2, 3, 4]);
-  assert.is(MEM_HEADER, 32);
-  assert.is(MEM_CHUNK, 65536);
+  assert.is(MEM.size, 32);
+  assert.is(MEM_MAX, 65536);
   const b = Buffer.alloc(32, 0xee);
   writeMemHeader(b, MemOp.WRITE, 2n ** 40n + 3n, 4096, 8);
   assert.is(b.readUInt32LE(0), 2);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { DragonError } from '../../src/runtime/core/errors.js';
+import { DragonError } from '../../src/runtime/errors/errors.js';
 import { compressHostlist, expandHostlist } from '../../src/runtime/wlm/hostlist.js';
 import { suite } from '../helpers/suite.js';
 

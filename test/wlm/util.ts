@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { DragonError } from '../../src/runtime/core/errors.js';
+import { DragonError } from '../../src/runtime/errors/errors.js';
 
 export function scratch(): { dir: string; bin: string; tool: (name: string, script: string) => string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'dragon-wlm-'));

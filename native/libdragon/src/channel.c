@@ -90,6 +90,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "reclaim.h"
 
 struct dragon_channel {
     dragon_pool_t *pool;

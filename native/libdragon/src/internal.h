@@ -8,9 +8,7 @@
 #include "shm_layout.h"
 
 /* ---- time (CLOCK_MONOTONIC microseconds) -------------------------------- */
-uint64_t dg__now_us(void);
-/* timeout_us < 0 -> UINT64_MAX (never); 0 -> 0 (already due); else now+t. */
-uint64_t dg__deadline(int64_t timeout_us);
+#include "clock.h"
 
 /* ---- futex ---------------------------------------------------------------
  * Shared (not private) futexes: the words live in shared memory. wait
@@ -125,11 +123,17 @@ dragonError_t dg__waiter_slot(dragon_waiter_t *w, dragon_pool_t *pool, uint32_t 
 /* Frees every doorbell slot owned by puid (reclaim). */
 uint64_t dg__doorbells_reclaim(dragon_pool_t *pool, uint64_t puid);
 
-/* ---- reclaim hooks, called by dragon_pool_reclaim for each live block of
- * their kind with the allocator lock NOT held. */
-void dg__channel_reclaim(dragon_pool_t *pool, dg__block_hdr_t *blk, uint64_t puid,
-                         dragon_reclaim_stats_t *st);
-void dg__sync_reclaim(dragon_pool_t *pool, dg__block_hdr_t *blk, uint64_t puid,
-                      dragon_reclaim_stats_t *st);
+/* ---- reclaim registry (reclaim.c) -----------------------------------------
+ * dragon_pool_reclaim hands every live block to the hook of its kind, so the
+ * allocator reclaims what it allocated without knowing what the kinds are
+ * (like nng's reaper; no calls up into channel.c and sync.c). A kind with a
+ * hook is an object: only its destroy (or its hook) frees it, never the
+ * reclaim of a dead process's memory. Hooks run with the allocator lock NOT
+ * held. A const table rather than registration at init: nothing has to run
+ * first, so every process reclaims the same way however it got the pool. */
+typedef void (*dg__reclaim_fn)(dragon_pool_t *pool, dg__block_hdr_t *blk, uint64_t puid,
+                               dragon_reclaim_stats_t *st);
+/* Indexed by dg__block_kind; NULL for plain memory (user blocks, messages). */
+extern const dg__reclaim_fn dg__reclaim_hooks[DG_KIND_END];
 
 #endif

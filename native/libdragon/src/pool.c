@@ -1056,6 +1056,12 @@ static dragonError_t collect_live(const dragon_pool_t *p, dg__live_t **out, size
     return DRAGON_OK;
 }
 
+/* NULL for plain memory, and for a kind no table knows (a torn header). */
+static dg__reclaim_fn reclaim_hook(uint32_t kind)
+{
+    return kind < DG_KIND_END ? dg__reclaim_hooks[kind] : NULL;
+}
+
 dragonError_t dragon_pool_reclaim(dragon_pool_t *pool, uint64_t puid,
                                   dragon_reclaim_stats_t *out)
 {
@@ -1073,24 +1079,22 @@ dragonError_t dragon_pool_reclaim(dragon_pool_t *pool, uint64_t puid,
     if (rc != DRAGON_OK)
         return rc;
 
-    /* Objects first, without the allocator lock (their hooks take their own
-     * locks and may free or re-own messages): a channel may hold messages
-     * the dead process was sending, which it decides about. */
+    /* Objects first, through the hooks of their kinds (reclaim.c), without
+     * the allocator lock (hooks take their own locks and may free or re-own
+     * messages): an object may hold messages the dead process was sending,
+     * which it decides about. */
     for (size_t i = 0; i < n; i++) {
+        dg__reclaim_fn hook = reclaim_hook(live[i].kind);
         dg__block_hdr_t *blk;
-        if (live[i].kind == DG_KIND_CHANNEL &&
-            dg__pool_block(pool, live[i].offset, live[i].gen, DG_KIND_CHANNEL, &blk) == DRAGON_OK)
-            dg__channel_reclaim(pool, blk, puid, &st);
-        else if (live[i].kind == DG_KIND_SYNC &&
-                 dg__pool_block(pool, live[i].offset, live[i].gen, DG_KIND_SYNC, &blk) ==
-                     DRAGON_OK)
-            dg__sync_reclaim(pool, blk, puid, &st);
+        if (hook &&
+            dg__pool_block(pool, live[i].offset, live[i].gen, live[i].kind, &blk) == DRAGON_OK)
+            hook(pool, blk, puid, &st);
     }
 
     /* Then the dead process's own blocks (user allocations and messages it
      * received or was sending). The owner is re-checked under the lock:
-     * a hook above may have handed a message to a channel. Channels and
-     * sync objects are only freed by their destroy. */
+     * a hook above may have handed a message to an object. Objects are only
+     * freed by their destroy (or their hook). */
     uint64_t me = DG_OWNER_PROC(puid);
     rc = pool_lock(pool);
     if (rc != DRAGON_OK) {
@@ -1098,8 +1102,7 @@ dragonError_t dragon_pool_reclaim(dragon_pool_t *pool, uint64_t puid,
         return rc;
     }
     for (size_t i = 0; i < n; i++) {
-        if (live[i].owner != me || live[i].kind == DG_KIND_CHANNEL ||
-            live[i].kind == DG_KIND_SYNC)
+        if (live[i].owner != me || reclaim_hook(live[i].kind))
             continue;
         uint64_t bytes = 0;
         if (free_locked(pool, live[i].offset, live[i].gen, me, &bytes) == DRAGON_OK) {

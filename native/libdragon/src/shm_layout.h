@@ -106,7 +106,13 @@ typedef struct dg__pool_hdr {
  * before the map byte commits the allocation. */
 #define DG_BLOCK_MAGIC 0x4b4c4244u /* "DBLK" */
 #define DG_BLOCK_FREED 0x45455246u /* "FREE" */
-enum dg__block_kind { DG_KIND_USER = 1, DG_KIND_CHANNEL = 2, DG_KIND_SYNC = 3, DG_KIND_MSG = 4 };
+enum dg__block_kind {
+    DG_KIND_USER = 1,
+    DG_KIND_CHANNEL = 2,
+    DG_KIND_SYNC = 3,
+    DG_KIND_MSG = 4,
+    DG_KIND_END /* one past the last kind: sizes tables indexed by kind */
+};
 /* owner word: kind of holder in the top byte, id below. */
 #define DG_OWNER_NONE 0ULL
 #define DG_OWNER_PROC(puid) ((1ULL << 56) | ((puid) & 0x00ffffffffffffffULL))

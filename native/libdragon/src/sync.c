@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "reclaim.h"
 #include "sync_impl.h"
 
 #define DG_ALL_KINDS                                                                              \

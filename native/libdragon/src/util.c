@@ -1,5 +1,5 @@
-/* Small OS wrappers every module uses: monotonic time, futexes, robust
- * mutexes, crash-point injection for the tests, version strings. */
+/* Small OS wrappers every module uses: futexes, robust mutexes,
+ * crash-point injection for the tests, version strings (time: clock.c). */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -11,24 +11,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-uint64_t dg__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t dg__deadline(int64_t timeout_us)
-{
-    if (timeout_us < 0)
-        return UINT64_MAX;
-    if (timeout_us == 0)
-        return 0;
-    uint64_t now = dg__now_us();
-    /* saturate instead of wrapping for absurdly large timeouts */
-    return (uint64_t)timeout_us > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)timeout_us;
-}
 
 dragonError_t dg__futex_wait(_Atomic uint32_t *addr, uint32_t expected, uint64_t deadline_us)
 {

@@ -16,6 +16,8 @@
 #include <rdma/fi_rma.h>
 #include <rdma/fi_errno.h>
 #include "dragon/dragon.h"
+#include "clock.h"
+#include "b64.h"
 #include "wire.h"
 
 #define MAX_NODES 1024
@@ -30,16 +32,12 @@
 typedef struct agent agent_t;
 
 /* ---- util.c ---- */
-uint64_t now_us(void);
-uint64_t deadline_of(int64_t timeout_us); /* <0 -> UINT64_MAX */
 void alog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 enum { L_ERR = 0, L_WARN = 1, L_INFO = 2, L_DEBUG = 3 };
 dragonError_t log_init(void);
 dragonError_t random_bytes(void *buf, size_t len);
 dragonError_t hex_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 dragonError_t hex_decode(const char *in, size_t inlen, uint8_t *out, size_t cap, size_t *outlen);
-dragonError_t b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
-dragonError_t b64_decode(const char *in, uint8_t *out, size_t cap, size_t *outlen);
 /* Per-hop trace for measurements (bench/native/transport_rtt.c): with
  * DRAGON_TRANSPORT_TRACE=PATH the agent keeps (CLOCK_MONOTONIC ns, event)
  * records in memory and writes them to PATH.<node> at exit; without it

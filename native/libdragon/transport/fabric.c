@@ -372,7 +372,7 @@ static void handle_msg(agent_t *a, const uint8_t *buf, size_t len)
         alog(L_WARN, "dropped a message from node %d: bad length", peer);
         return;
     }
-    a->peers[peer].last_rx = now_us();
+    a->peers[peer].last_rx = dg__now_us();
     switch (h.type) {
     case W_REQ:
         serve_request(a, peer, &h, payload);
@@ -465,7 +465,7 @@ static void read_done(agent_t *a, fctx_t *c, int err, size_t len)
         x->failed = 1;
     } else {
         x->done += k->len;
-        a->peers[c->peer].last_rx = now_us();
+        a->peers[c->peer].last_rx = dg__now_us();
     }
     int peer = c->peer;
     free(k);

@@ -71,7 +71,7 @@ dragonError_t gateway_reply(agent_t *a, const uint8_t *reply_desc, uint16_t op, 
         origin_delivered(a, oreq);
         return DRAGON_ERR_NO_MEMORY;
     }
-    gw_rep_t rep = {.version = 1, .op = op, .req_id = req_id, .status = status,
+    gw_rep_t rep = {.version = GW_VERSION, .op = op, .req_id = req_id, .status = status,
                     .events = events, .value = value};
     memcpy(rep.magic, GW_REP_MAGIC, 4);
     memcpy(buf, &rep, sizeof rep);
@@ -108,7 +108,7 @@ static int take(agent_t *a, dragon_msg_t *m)
                   : r.op == GW_MEM  ? plen < sizeof(gw_mem_t) ||
                                          plen > sizeof(gw_mem_t) + MEM_MAX || r.payload_len != plen
                                     : plen != 0;
-    if (memcmp(r.magic, GW_REQ_MAGIC, 4) || r.version != 1 || bad_len) {
+    if (memcmp(r.magic, GW_REQ_MAGIC, 4) || r.version != GW_VERSION || bad_len) {
         alog(L_WARN, "bad gateway request (magic/version/length), req_id %llu",
              (unsigned long long)r.req_id);
         drop_msg(a, m);
@@ -200,7 +200,7 @@ dragonError_t gateway_pump(agent_t *a)
  * needs no new syscall. */
 static void maybe_kick(agent_t *a, uint64_t next)
 {
-    uint64_t now = now_us();
+    uint64_t now = dg__now_us();
     if (a->retry_soon && now + RETRY_US < next)
         next = now + RETRY_US;
     if (!a->main_sleeping || next >= a->main_wake_at)

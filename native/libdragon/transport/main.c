@@ -76,7 +76,7 @@ static dragonError_t loop(agent_t *a, uint64_t spin_max)
         if (n3 < n1)
             n1 = n3;
         origin_probe(a, &n2);
-        uint64_t now = now_us();
+        uint64_t now = dg__now_us();
         if (a->stopping) {
             if (stop_at == UINT64_MAX)
                 stop_at = now + STOP_GRACE_US;
@@ -97,8 +97,8 @@ static dragonError_t loop(agent_t *a, uint64_t spin_max)
          * wake-up (no activity since the last spin): idle stays at 0 CPU. */
         int caught = 0;
         if (a->activity != seen && spin_max && !a->stopping) {
-            uint64_t start = now_us(), before = a->activity;
-            while (a->activity == before && now_us() - start < spin_us) {
+            uint64_t start = dg__now_us(), before = a->activity;
+            while (a->activity == before && dg__now_us() - start < spin_us) {
                 if (atomic_load(&a->gw_wants)) {
                     /* the gateway thread took a request: let it post it */
                     pthread_mutex_unlock(&a->mu);
@@ -112,7 +112,7 @@ static dragonError_t loop(agent_t *a, uint64_t spin_max)
             }
             caught = a->activity != before;
             if (caught)
-                TRACE(a, T_SPIN_CATCH, (uint32_t)(now_us() - start));
+                TRACE(a, T_SPIN_CATCH, (uint32_t)(dg__now_us() - start));
             if (caught)
                 spin_us = spin_max;
             else

@@ -329,7 +329,7 @@ dragonError_t origin_peer_lost(agent_t *a, int peer)
  * Also retries reply allocations that found the client's pool full. */
 dragonError_t origin_probe(agent_t *a, uint64_t *next_us)
 {
-    uint64_t now = now_us(), next = UINT64_MAX;
+    uint64_t now = dg__now_us(), next = UINT64_MAX;
     for (oreq_t *o = a->oreqs, *nx; o; o = nx) {
         nx = o->next;
         if (o->state == O_ALLOC && !o->orphan)

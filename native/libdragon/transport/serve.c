@@ -307,7 +307,7 @@ static dragonError_t process_req(agent_t *a, int peer, const wire_hdr_t *h, cons
     }
     *o = tmp;
     o->lch = l;
-    o->deadline = deadline_of(h->timeout_us);
+    o->deadline = dg__deadline(h->timeout_us);
     o->events = h->events;
     if (h->op == GW_SEND) {
         o->kind = OK_SEND;
@@ -561,7 +561,7 @@ static uint64_t run_poll(agent_t *a, lch_t *l, uint64_t now)
 
 static uint64_t run_once(agent_t *a, lch_t *l)
 {
-    uint64_t now = now_us();
+    uint64_t now = dg__now_us();
     uint64_t n1 = run_send(a, l, now), n2 = run_recv(a, l, now), n3 = run_poll(a, l, now);
     uint64_t n = n1 < n2 ? n1 : n2;
     return n < n3 ? n : n3;

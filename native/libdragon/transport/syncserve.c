@@ -285,7 +285,7 @@ static void sop_drop(agent_t *a, sop_t *o)
 /* Retries the queue in order; returns the earliest deadline still pending. */
 static uint64_t sobj_pass(agent_t *a, sobj_t *s)
 {
-    uint64_t now = now_us(), next = UINT64_MAX;
+    uint64_t now = dg__now_us(), next = UINT64_MAX;
     for (sop_t **pp = &s->q; *pp;) {
         sop_t *o = *pp;
         if (a->peers[o->peer].lost) {
@@ -538,10 +538,10 @@ static dragonError_t sync_request1(agent_t *a, int peer, const wire_hdr_t *h,
     o->peer = peer;
     o->xid = h->xid;
     o->sop = q.sop;
-    o->deadline = deadline_of(h->timeout_us);
+    o->deadline = dg__deadline(h->timeout_us);
     o->cp = cp;
     o->h = sh;
-    if (!sop_step(a, o, now_us(), &rc)) {
+    if (!sop_step(a, o, dg__now_us(), &rc)) {
         sop_finish(a, o, rc);
         return DRAGON_OK;
     }

@@ -3,9 +3,6 @@
  * peers line) and writes gateway requests by hand as clients would. A third
  * agent with another job key plays the intruder. No timing assertions: every
  * wait below is a safety limit, not a measurement. */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "harness.h"
 #include "testutil.h"
 #include "wire.h"
 
@@ -20,208 +18,81 @@
 #define BADKEY "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
 #define SAFETY_US 30000000 /* a reply must come; this only stops a hung test */
 
-typedef struct agentp {
-    pid_t pid;
-    int in;
-    FILE *out;
-    char log[256];
-    char address[600];
-    char gateway[200];
-    char provider[64];
-} agentp_t;
+typedef harness_agent_t agentp_t;
+typedef harness_client_t client_t;
 
 static char agent_path[4096];
 
-static void b64enc(const uint8_t *in, size_t len, char *out)
-{
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0) |
-                     (i + 2 < len ? in[i + 2] : 0);
-        out[o++] = t[v >> 18 & 63];
-        out[o++] = t[v >> 12 & 63];
-        out[o++] = i + 1 < len ? t[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < len ? t[v & 63] : '=';
-    }
-    out[o] = 0;
-}
-
-static size_t b64dec(const char *in, uint8_t *out)
-{
-    uint32_t v = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (; *in && *in != '=' && *in != '"'; in++) {
-        const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const char *p = strchr(t, *in);
-        T_ASSERT(p);
-        v = v << 6 | (uint32_t)(p - t);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(v >> bits);
-        }
-    }
-    return o;
-}
-
-static void field(const char *line, const char *key, char *out, size_t cap)
-{
-    const char *p = strstr(line, key);
-    T_ASSERT(p);
-    p += strlen(key);
-    const char *e = strchr(p, '"');
-    T_ASSERT(e && (size_t)(e - p) < cap);
-    memcpy(out, p, (size_t)(e - p));
-    out[e - p] = 0;
-}
-
+/* Agent `node` as the backend starts it, its stderr in a log of its own;
+ * skips the test when no libfabric provider works here. */
 static void spawn(agentp_t *ag, int node, dragon_pool_t *pool, const char *key)
 {
-    uint8_t pd[DRAGON_DESC_BYTES];
-    size_t pl;
-    char pb[200], nodes[16];
-    T_OK(dragon_pool_serialize(pool, pd, sizeof pd, &pl));
-    b64enc(pd, pl, pb);
-    snprintf(nodes, sizeof nodes, "%d", node);
     uint64_t rtid = 0;
     T_OK(dragon_pool_ids(pool, &rtid, NULL));
-    char rt[32];
+    char rt[32], puid[32], log[256];
     snprintf(rt, sizeof rt, "%llx", (unsigned long long)rtid); /* hex, as the backend passes it */
-    snprintf(ag->log, sizeof ag->log, "/tmp/dragon-transport-test-%d-%d.log", getpid(), node);
-    int pin[2], pout[2];
-    T_ASSERT(pipe(pin) == 0 && pipe(pout) == 0);
-    ag->pid = fork();
-    T_ASSERT(ag->pid >= 0);
-    if (ag->pid == 0) {
-        dup2(pin[0], 0);
-        dup2(pout[1], 1);
-        int fd = open(ag->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 2);
-        close(pin[1]);
-        close(pout[0]);
-        char puid[32];
-        snprintf(puid, sizeof puid, "%d", 1000 + node);
-        setenv("DRAGON_RT_UID", rt, 1);
-        setenv("DRAGON_TRANSPORT_KEY", key, 1);
-        setenv("DRAGON_PUID", puid, 1);
-        setenv("DRAGON_TRANSPORT_PEER_TIMEOUT_MS", "1000", 1); /* keep the lost-peer case short */
+    snprintf(puid, sizeof puid, "%d", 1000 + node);
+    snprintf(log, sizeof log, "/tmp/dragon-transport-test-%d-%d.log", getpid(), node);
+    harness_env_t env[] = {
+        {"DRAGON_RT_UID", rt},
+        {"DRAGON_TRANSPORT_KEY", key},
+        {"DRAGON_PUID", puid},
+        {"DRAGON_TRANSPORT_PEER_TIMEOUT_MS", "1000"}, /* keep the lost-peer case short */
         /* node 0 takes gateway requests in its gateway thread, the others
          * in the epoll loop (the default): both paths are exercised */
-        setenv("DRAGON_TRANSPORT_GW_THREAD", node == 0 ? "1" : "0", 1);
-        const char *prov = getenv("DRAGON_TEST_PROVIDER");
-        if (prov)
-            execl(agent_path, agent_path, "--pool", pb, "--node", nodes, "--addr", "127.0.0.1",
-                  "--provider", prov, (char *)NULL);
-        else
-            execl(agent_path, agent_path, "--pool", pb, "--node", nodes, "--addr", "127.0.0.1",
-                  (char *)NULL);
-        _exit(127);
-    }
-    close(pin[0]);
-    close(pout[1]);
-    ag->in = pin[1];
-    ag->out = fdopen(pout[0], "r");
-    char line[2048];
-    T_ASSERT(fgets(line, sizeof line, ag->out));
-    if (!strstr(line, "\"ready\":true")) {
-        fprintf(stderr, "agent %d: %s", node, line);
-        if (strstr(line, "libfabric"))
-            T_SKIP("no usable libfabric provider here: %s", line);
+        {"DRAGON_TRANSPORT_GW_THREAD", node == 0 ? "1" : "0"},
+    };
+    harness_spawn_t s = {.agent_path = agent_path, .pool = pool, .node = node,
+                         .provider = getenv("DRAGON_TEST_PROVIDER"), .log_path = log,
+                         .env = env, .n_env = sizeof env / sizeof env[0]};
+    dragonError_t rc = harness_agent_spawn(&s, ag);
+    if (rc == DRAGON_ERR_NO_TRANSPORT) {
+        fprintf(stderr, "agent %d: %s", node, ag->ready);
+        if (strstr(ag->ready, "libfabric"))
+            T_SKIP("no usable libfabric provider here: %s", ag->ready);
         exit(1);
     }
-    field(line, "\"address\":\"", ag->address, sizeof ag->address);
-    field(line, "\"gateway\":\"", ag->gateway, sizeof ag->gateway);
-    field(line, "\"provider\":\"", ag->provider, sizeof ag->provider);
+    T_OK(rc);
 }
 
 static void say(agentp_t *ag, const char *line)
 {
-    size_t n = strlen(line);
-    T_ASSERT(write(ag->in, line, n) == (ssize_t)n);
+    T_OK(harness_agent_say(ag, line));
 }
 
 static int stop(agentp_t *ag)
 {
-    close(ag->in);
     int st = 0;
-    T_ASSERT(waitpid(ag->pid, &st, 0) == ag->pid);
-    fclose(ag->out);
+    T_OK(harness_agent_stop(ag, &st));
     return st;
 }
 
 /* ---- a client: writes requests into a gateway, reads its reply channel ---- */
-typedef struct client {
-    dragon_pool_t *pool;
-    dragon_channel_t *gw, *reply;
-    uint8_t reply_desc[DRAGON_DESC_BYTES];
-    uint64_t next;
-    uint8_t *inbuf;
-} client_t;
-
 static void client_open(client_t *c, dragon_pool_t *pool, const char *gw_b64)
 {
-    uint8_t d[DRAGON_DESC_BYTES];
-    size_t len;
-    memset(c, 0, sizeof *c);
-    c->pool = pool;
-    T_ASSERT(b64dec(gw_b64, d) == DRAGON_DESC_BYTES);
-    T_OK(dragon_channel_attach(pool, d, DRAGON_DESC_BYTES, &c->gw));
-    T_OK(dragon_channel_create(pool, 512, 1024, &c->reply));
-    T_OK(dragon_channel_serialize(c->reply, c->reply_desc, sizeof c->reply_desc, &len));
-    c->inbuf = malloc(1024);
+    T_OK(harness_client_open(c, pool, gw_b64, 512, 0));
 }
 
 static void client_close(client_t *c)
 {
-    T_OK(dragon_channel_detach(c->gw));
-    T_OK(dragon_channel_destroy(c->reply));
-    free(c->inbuf);
+    T_OK(harness_client_close(c));
 }
 
 static uint64_t post(client_t *c, uint16_t op, const uint8_t *target, int64_t timeout,
                      uint32_t events, const void *payload, uint64_t len)
 {
-    uint8_t *buf = malloc(sizeof(gw_req_t) + len);
-    T_ASSERT(buf);
-    gw_req_t r;
-    memset(&r, 0, sizeof r);
-    memcpy(r.magic, GW_REQ_MAGIC, 4);
-    r.version = 1;
-    r.op = op;
-    r.req_id = ++c->next;
-    r.timeout_us = timeout;
-    r.events = events;
-    r.payload_len = len;
-    memcpy(r.target, target, DRAGON_DESC_BYTES);
-    memcpy(r.reply, c->reply_desc, DRAGON_DESC_BYTES);
-    memcpy(buf, &r, sizeof r);
-    if (len)
-        memcpy(buf + sizeof r, payload, len);
-    T_OK(dragon_channel_send(c->gw, buf, sizeof r + len, -1));
-    free(buf);
-    return r.req_id;
+    harness_req_t q = {.op = op, .target = target, .timeout_us = timeout, .events = events,
+                       .payload = payload, .len = len};
+    uint64_t id;
+    T_OK(harness_post(c, &q, &id));
+    return id;
 }
 
 /* Next reply; *payload is malloc'd (or NULL). */
 static gw_rep_t wait_reply(client_t *c, uint8_t **payload)
 {
-    dragon_msg_t m;
-    T_OK(dragon_channel_recv_msg(c->reply, c->inbuf, 1024, &m, SAFETY_US));
-    uint8_t *p = c->inbuf;
-    if (m.is_alloc)
-        T_OK(dragon_alloc_ptr(c->pool, m.alloc, (void **)&p));
     gw_rep_t rep;
-    T_ASSERT(m.len >= sizeof rep);
-    memcpy(&rep, p, sizeof rep);
-    T_ASSERT(!memcmp(rep.magic, GW_REP_MAGIC, 4) && rep.version == 1);
-    if (payload) {
-        *payload = malloc(m.len - sizeof rep + 1);
-        memcpy(*payload, p + sizeof rep, m.len - sizeof rep);
-    }
-    if (m.is_alloc)
-        T_OK(dragon_pool_free(c->pool, m.alloc));
+    T_OK(harness_wait_reply(c, SAFETY_US, &rep, payload));
     return rep;
 }
 
@@ -807,11 +678,7 @@ static dragon_pool_t *pools[3];
 static void cleanup(void)
 {
     for (int i = 0; i < 3; i++)
-        if (ags[i].pid > 0) {
-            kill(ags[i].pid, SIGKILL);
-            waitpid(ags[i].pid, NULL, 0);
-            ags[i].pid = 0;
-        }
+        harness_agent_kill(&ags[i]);
     for (int i = 0; i < 3; i++)
         if (pools[i]) {
             dragon_pool_destroy(pools[i]);
@@ -863,13 +730,10 @@ static void on_alarm(int sig)
 
 int main(void)
 {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    T_ASSERT(n > 0);
-    exe[n] = 0;
-    snprintf(agent_path, sizeof agent_path, "%s/../dragon-transport", dirname(exe));
-    if (access(agent_path, X_OK))
+    dragonError_t rc = harness_agent_path(agent_path, sizeof agent_path);
+    if (rc == DRAGON_ERR_NOT_FOUND)
         T_SKIP("no %s (libfabric missing?)", agent_path);
+    T_OK(rc);
     signal(SIGALRM, on_alarm);
     signal(SIGPIPE, SIG_IGN);
     alarm(150);
@@ -1050,11 +914,7 @@ int main(void)
         uint64_t t, d;
         T_OK(dragon_lock_acquire(L, 0));
         T_OK(dragon_cond_wait_begin(C, &t, &d)); /* behind the remote ticket */
-        kill(ags[2].pid, SIGKILL);
-        waitpid(ags[2].pid, NULL, 0);
-        fclose(ags[2].out);
-        close(ags[2].in);
-        ags[2].pid = 0;
+        T_OK(harness_agent_kill(&ags[2]));
         say(&ags[1], "{\"lost\":2}\n");
         for (int i = 0; i < 300 && !log_has(ags[1].log, "node 2 lost"); i++)
             usleep(10000);
@@ -1069,9 +929,7 @@ int main(void)
         T_OK(dragon_lock_release(L));
         T_OK(dragon_sync_destroy(C));
         T_OK(dragon_sync_destroy(L));
-        T_OK(dragon_channel_detach(D.gw));
-        T_OK(dragon_channel_destroy(D.reply));
-        free(D.inbuf);
+        client_close(&D);
         client_close(&A3);
         printf("lost condition waiter ok\n");
     }
@@ -1092,7 +950,6 @@ int main(void)
     T_ASSERT(cnt == 0);
     say(&ags[2], "{\"exit\":true}\n");
     T_ASSERT(stop(&ags[2]) == 0);
-    ags[2].pid = 0;
     client_close(&C);
     printf("foreign key dropped ok\n");
 
@@ -1101,12 +958,7 @@ int main(void)
     id = post(&A, GW_RECV, d1, -1, 0, NULL, 0);
     r = call(&A, GW_COUNT, d1, 0, 0, NULL, 0, NULL); /* the RECV reached node 1 before this */
     T_ASSERT(r.status == DRAGON_OK);
-    kill(ags[1].pid, SIGKILL);
-    int st;
-    waitpid(ags[1].pid, &st, 0);
-    fclose(ags[1].out);
-    close(ags[1].in);
-    ags[1].pid = 0;
+    T_OK(harness_agent_kill(&ags[1]));
     r = wait_reply(&A, NULL);
     T_ASSERT(r.req_id == id);
     T_EXPECT((dragonError_t)r.status, DRAGON_ERR_PEER_LOST);
@@ -1115,9 +967,8 @@ int main(void)
     printf("peer lost ok\n");
 
     say(&ags[0], "{\"exit\":true}\n");
-    st = stop(&ags[0]);
+    int st = stop(&ags[0]);
     T_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    ags[0].pid = 0;
     client_close(&A);
     client_close(&B);
     T_OK(dragon_channel_destroy(T0));

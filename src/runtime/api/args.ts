@@ -2,7 +2,7 @@
 // keeps Dragon objects (attached again in the child, at any depth) and
 // errors (name, message, code, remote stack). The child loads the whole
 // binding only when the arguments hold Dragon objects.
-import { decodeValue, encodeValue } from '../core/codec.js';
+import { decodeValue, encodeValue } from '../core/codec/codec.js';
 
 export interface EncodedArgs {
   bytes: Uint8Array;

@@ -6,10 +6,10 @@
 // reply, so an idle process exits on its own and a pending join() keeps it
 // alive.
 import type { GsReply, GsRequest } from '../../../schemas/gs.js';
-import { Channel } from '../core/channel.js';
-import { Errors } from '../core/errors.js';
-import { MemoryPool } from '../core/pool.js';
-import { runtimeEnv } from './runtime-env.js';
+import { Channel } from '../core/channel/channel.js';
+import { Errors } from '../errors/errors.js';
+import { MemoryPool } from '../core/memory/pool.js';
+import { runtimeEnv } from '../core/runtime-env.js';
 
 type Body = GsRequest extends infer R ? (R extends unknown ? Omit<R, 'v' | 'id' | 'from' | 'reply'> : never) : never;
 

@@ -11,13 +11,13 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { CreateReply, JoinReply, ProcessSpec, SignalReply } from '../../../schemas/gs.js';
-import { decode } from '../core/codec.js';
-import { Errors } from '../core/errors.js';
+import { decode } from '../core/codec/codec.js';
+import { Errors } from '../errors/errors.js';
 import { timeoutMs } from '../core/timeout.js';
 import { encodeArgs } from './args.js';
 import { GsClient } from './gs-client.js';
-import { resolveModule } from './module-url.js';
-import { runtimeEnv } from './runtime-env.js';
+import { resolveModule } from '../core/module-url.js';
+import { runtimeEnv } from '../core/runtime-env.js';
 
 interface CommonOptions {
   /** Added to (or, with undefined, removed from) this process's environment. */

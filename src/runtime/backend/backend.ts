@@ -14,10 +14,10 @@ import { ProcessSpec } from '../../../schemas/gs.js';
 import type { NodeMessage } from '../../../schemas/node.js';
 import { Log } from '../control/log.js';
 import { killStrays } from '../control/strays.js';
-import { removeSegments } from '../control/sweep.js';
-import { Channel } from '../core/channel.js';
-import { decodeValue, encodeValue } from '../core/codec.js';
-import { MemoryPool } from '../core/pool.js';
+import { removeSegments } from '../core/rundir/sweep.js';
+import { Channel } from '../core/channel/channel.js';
+import { decodeValue, encodeValue } from '../core/codec/codec.js';
+import { MemoryPool } from '../core/memory/pool.js';
 import { resolvePoolBytes } from '../launch/pool-size.js';
 import { nodeInfo } from '../wlm/node-info.js';
 import { ControlLink } from './control-link.js';
@@ -30,7 +30,7 @@ import type { ExitInfo, ManagedProcess } from './managed-process.js';
 import { execShim } from './paths.js';
 import { RemoteNode } from './remote-node.js';
 import { RequestPort, hex } from './request-port.js';
-import { RuntimeDir } from './rundir.js';
+import { RuntimeDir } from '../core/rundir/rundir.js';
 import { TransportAgent, agentBinary } from './transport-agent.js';
 
 /** GS's request channel: room for bursts of requests; env-sized ones fit inline. */

@@ -4,7 +4,7 @@
 // process entry, for the services' variables (pool and GS channel
 // descriptors), which the backend writes on the head's fd 3 once they
 // exist; until the backend is connected to the frontend, output is held.
-import { ENV } from '../api/runtime-env.js';
+import { ENV } from '../core/runtime-env.js';
 import { processEnv } from './env.js';
 import { ManagedProcess, type OutputSink } from './managed-process.js';
 import { execShim, needsTypeScript, procEntry, tsxImport } from './paths.js';

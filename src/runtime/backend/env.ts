@@ -8,7 +8,7 @@
 // variables), so an MPI program started under Dragon does not believe it
 // is a rank of our backend step. Allocation-wide variables (SLURM_JOB_*,
 // GPU visibility) are kept.
-import { ENV } from '../api/runtime-env.js';
+import { ENV } from '../core/runtime-env.js';
 
 const SCRUB_NAMES = new Set([
   'DRAGON_TOKEN',

@@ -3,8 +3,8 @@
 // a dead process held in the default pool, and at teardown terminates
 // everything (SIGTERM, grace, SIGKILL), bounded in time.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import type { MemoryPool } from '../core/pool.js';
-import { native } from '../core/native.js';
+import type { MemoryPool } from '../core/memory/pool.js';
+import { native } from '../core/ffi/native.js';
 import type { Log } from '../control/log.js';
 import { encodePayload, type TargetHeader } from '../proc/payload.js';
 import { ManagedProcess, type LaunchSpec, type OutputSink } from './managed-process.js';

@@ -1,32 +1,14 @@
 // Where the backend finds what it starts: the exec shim, the process entry
-// and, for TypeScript, the tsx loader. Found from this file's location, so
-// the same code works from dist/ and from the test build in .build/.
-import { existsSync, readFileSync } from 'node:fs';
+// and, for TypeScript, the tsx loader (the package's own files: package-root.ts).
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
+import { packageRoot } from '../package-root.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 export const procEntry = join(here, '..', 'proc', 'main.js');
-
-// The nearest directory above this file whose package.json is dragonhpc's.
-export function packageRoot(): string {
-  let dir = here;
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'dragonhpc') return dir;
-      } catch {
-        // not ours: keep walking up
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw Errors.library('cannot find the dragonhpc package root', 'Reinstall dragonhpc');
-    dir = up;
-  }
-}
 
 export function execShim(): string {
   const path = join(packageRoot(), 'native', 'exec-shim', 'build', 'dragon-exec');

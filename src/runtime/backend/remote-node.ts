@@ -2,7 +2,8 @@
 // control plane (route frames through the frontend) to that node's
 // backend, which answers a start with started/start-failed.
 import type { NodeMessage } from '../../../schemas/node.js';
-import { encodeValue } from '../core/codec.js';
+import { encodeValue } from '../core/codec/codec.js';
+import { Errors } from '../errors/errors.js';
 import type { NodeOps, ProcessStart } from './global-services.js';
 
 /** A node that does not answer a start in this time is reported as such (the frontend's heartbeat ends the job soon after). */
@@ -27,7 +28,7 @@ export class RemoteNode implements NodeOps {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(s.puid);
-        reject(Object.assign(new Error(`node ${this.host} did not answer within ${START_TIMEOUT_MS / 1000} s`), { code: 'DRAGON_ERR_TIMEOUT' }));
+        reject(Errors.remoteStart(this.host, `node ${this.host} did not answer within ${START_TIMEOUT_MS / 1000} s`, 'DRAGON_ERR_TIMEOUT'));
       }, START_TIMEOUT_MS);
       this.#pending.set(s.puid, { resolve, reject, timer });
       const spec = Buffer.from(encodeValue(s.spec, 'process spec').bytes).toString('base64');
@@ -46,14 +47,14 @@ export class RemoteNode implements NodeOps {
     this.#pending.delete(msg.puid);
     clearTimeout(p.timer);
     if (msg.kind === 'started') p.resolve({ pid: msg.pid, startTime: msg.startTime });
-    else p.reject(Object.assign(new Error(msg.message), { code: msg.code }));
+    else p.reject(Errors.remoteStart(this.host, msg.message, msg.code));
   }
 
   /** Teardown: starts still waiting fail. */
   close(): void {
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
-      p.reject(Object.assign(new Error('the run-time is shutting down'), { code: 'DRAGON_ERR_SHUTTING_DOWN' }));
+      p.reject(Errors.remoteStart(this.host, 'the run-time is shutting down', 'DRAGON_ERR_SHUTTING_DOWN'));
     }
     this.#pending.clear();
   }

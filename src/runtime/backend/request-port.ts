@@ -5,8 +5,8 @@
 // GS's replies come back here to be put into it) and destroys a process's
 // reply channel once the process exited, so the pool can reclaim it.
 import type { Log } from '../control/log.js';
-import { Channel } from '../core/channel.js';
-import { decodeValue } from '../core/codec.js';
+import { Channel } from '../core/channel/channel.js';
+import { decodeValue } from '../core/codec/codec.js';
 
 /** How long a reply may wait for room in a reply channel before the requester is given up. */
 const REPLY_TIMEOUT_MS = 10_000;

@@ -4,17 +4,17 @@
 // more than one node, reads its ready line (provider, endpoint address,
 // the gateway channel's descriptor), hands it the other agents' addresses
 // once every node is up, tells it about lost nodes, and stops it at
-// teardown. Lines of JSON both ways (contract: /work/notes/transport-brief.md);
+// teardown. Lines of JSON both ways (contract: native/libdragon/docs/GATEWAY.md);
 // its stderr goes into the backend's log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from '../control/log.js';
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 import { FIRST_PUID } from './puids.js';
 import { LineSplitter } from './line-splitter.js';
-import { packageRoot } from './paths.js';
+import { packageRoot } from '../package-root.js';
 
 const READY_MS = 10_000;
 const EXIT_MS = 2_000;

@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { packageRoot } from '../cli/oclif-config.js';
+import { packageRoot } from '../package-root.js';
 import { compressHostlist } from '../wlm/hostlist.js';
 import { startLauncher } from '../wlm/exec.js';
 import { explainLaunchFailure, launchPlans, nodeIndexFromEnv } from '../wlm/index.js';
@@ -232,7 +232,7 @@ export async function runPlans(plans: LaunchPlan[], g: Gathering, o: RunPlansOpt
 
 /** Where the per-node runs find this command. */
 export function cleanupArgv(dryRun: boolean): string[] {
-  return [process.execPath, join(packageRoot, 'bin', 'dragon-cleanup.js'), '--local', '--json', ...(dryRun ? ['--dry-run'] : [])];
+  return [process.execPath, join(packageRoot(), 'bin', 'dragon-cleanup.js'), '--local', '--json', ...(dryRun ? ['--dry-run'] : [])];
 }
 
 export interface AcrossOptions {

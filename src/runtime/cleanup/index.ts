@@ -5,11 +5,11 @@
 // time and any number of times: live run-times are recognised by their lock.
 import { rmSync, unlinkSync } from 'node:fs';
 import { terminate } from './kill.js';
-import { SHM_DIR, TMP_DIR, runtimeBase, userTag } from './names.js';
+import { SHM_DIR, TMP_DIR, runtimeBase, userTag } from '../core/rundir/names.js';
 import { planCleanup, type CleanupPlan } from './plan.js';
 import { mappedSegments, scanProcesses } from './processes.js';
 import { scanRuntimes } from './runtimes.js';
-import { scanSegments } from './segments.js';
+import { scanSegments } from '../core/rundir/segments.js';
 
 export interface CleanupOptions {
   /** Report what would be removed, remove nothing. */

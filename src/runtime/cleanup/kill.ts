@@ -5,7 +5,7 @@
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pidfdOpen, pidfdSignal } from './libc.js';
+import { pidfdOpen, pidfdSignal } from '../core/ffi/syscalls.js';
 import { isRunning, processRtid, type RuntimeProcess } from './processes.js';
 
 interface Target {

@@ -11,7 +11,7 @@
 //    standalone program's child, and nothing says it is dead.
 import type { RuntimeProcess } from './processes.js';
 import type { RuntimeDir } from './runtimes.js';
-import type { Segment } from './segments.js';
+import type { Segment } from '../core/rundir/segments.js';
 
 export interface CleanupPlan {
   processes: RuntimeProcess[];

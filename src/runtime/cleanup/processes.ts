@@ -4,7 +4,7 @@
 // processes whose /proc entry is owned by our uid are looked at, even as root.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { normalizeRtid } from './names.js';
+import { normalizeRtid } from '../core/rundir/names.js';
 
 export interface RuntimeProcess {
   pid: number;

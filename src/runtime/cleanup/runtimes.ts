@@ -5,8 +5,8 @@
 // PIDs are not used for this (they are reused).
 import { closeSync, constants, lstatSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tryLockExclusive } from './libc.js';
-import { LOCK_FILE, isRtid } from './names.js';
+import { tryLockExclusive } from '../core/ffi/syscalls.js';
+import { LOCK_FILE, isRtid } from '../core/rundir/names.js';
 
 export type Liveness = 'live' | 'dead' | 'starting';
 

@@ -5,12 +5,10 @@
 // section pointed at the cleanup command, so its help, errors and README
 // section say `dragon-cleanup`, not `dragon cleanup`.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
 export type Bin = 'dragon' | 'dragon-cleanup';
-
-// This file is <root>/dist/src/runtime/cli/ (or <root>/.build/src/runtime/cli/ in tests).
-export const packageRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 const TARGETS: Record<Bin, string> = {
   dragon: './dist/src/commands/dragon.js',
@@ -19,7 +17,8 @@ const TARGETS: Record<Bin, string> = {
 
 /** Config.load() options for one of the package's executables. */
 export function loadOptions(bin: Bin): { root: string; pjson: any } {
-  const pjson = JSON.parse(readFileSync(`${packageRoot}package.json`, 'utf8'));
+  const root = packageRoot();
+  const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   pjson.oclif = { ...pjson.oclif, bin, commands: { strategy: 'single', target: TARGETS[bin] } };
-  return { root: packageRoot, pjson };
+  return { root, pjson };
 }

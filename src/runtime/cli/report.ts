@@ -1,17 +1,16 @@
 // What the user sees when a command fails: ONE line on stderr, "<bin>:
-// what went wrong. What to do", and an exit code (2 for a wrong command
-// line or setting, as oclif and shells do; 1 for everything else). oclif's
+// what went wrong. What to do", and the exit code the error carries (2 for
+// a wrong command line or setting, as oclif and shells do; 1 for
+// everything else). oclif's
 // own parse errors are several lines and end in "See more help with
 // --help"; they are folded into the same one-line shape here.
-import { DragonError } from '../core/errors.js';
+import { DragonError } from '../errors/errors.js';
 
 export interface Failure {
   /** The line to print, or undefined when there is nothing to say (an exit request). */
   line: string | undefined;
   exitCode: number;
 }
-
-const USAGE_CODES = new Set(['DRAGON_ERR_USAGE', 'DRAGON_ERR_BAD_CONFIG', 'DRAGON_ERR_BAD_ENV']);
 
 interface OclifLike {
   message: string;
@@ -44,7 +43,7 @@ function isDragonError(err: unknown): err is DragonError {
 
 export function describeFailure(bin: string, err: unknown): Failure {
   if (isDragonError(err)) {
-    return { line: `${bin}: ${err.message}`, exitCode: USAGE_CODES.has(err.code) ? 2 : 1 };
+    return { line: `${bin}: ${err.message}`, exitCode: err.exitCode ?? 1 };
   }
   const e = err as OclifLike | undefined;
   if (e?.code === 'EEXIT') return { line: undefined, exitCode: e.oclif?.exit ?? 0 }; // --help, --version, this.exit()

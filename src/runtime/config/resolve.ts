@@ -3,7 +3,7 @@
 // (schemas/config.ts) validates the merge; an error names the flag or the
 // variable the bad value came from, so the user knows what to change.
 import { CONFIG_ENV, DragonConfig, type ConfigField } from '../../../schemas/config.js';
-import { Errors, type DragonError } from '../core/errors.js';
+import { Errors, type DragonError } from '../errors/errors.js';
 import { booleanFromText, durationFromText, integerFromText } from './text.js';
 
 /** Values given on the command line; undefined = not given. */

@@ -1,8 +1,8 @@
 // Reads the header of any descriptor (kind, run-time, pool, host) without
 // attaching anything, and checks what callers hand us before C sees it.
-import { Errors, check } from './errors.js';
-import { native, DESC_BYTES } from './native.js';
-import { Status } from './status.js';
+import { Errors, check } from '../errors/errors.js';
+import { native, DESC_BYTES } from './ffi/native.js';
+import { Status } from '../errors/status.js';
 
 export type DescriptorKind = 'pool' | 'allocation' | 'channel' | 'sync';
 const kinds: Record<number, DescriptorKind> = { 1: 'pool', 2: 'allocation', 3: 'channel', 4: 'sync' };
@@ -50,4 +50,9 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return v.constructor?.name ?? 'object';
   return typeof v;
+}
+
+/** The sync kind recorded in a sync descriptor (its `extra` field, bytes 72..80). */
+export function syncKindInDescriptor(desc: Uint8Array): number {
+  return Number(Buffer.from(desc.buffer, desc.byteOffset, desc.byteLength).readBigUInt64LE(72));
 }

@@ -2,7 +2,7 @@
 // names every segment and descriptor, the run-time process id (puid) that
 // owns what this process allocates or holds, and fresh pool ids.
 import { createRequire } from 'node:module';
-import { Errors } from './errors.js';
+import { Errors } from '../errors/errors.js';
 
 const RT_ENV = 'DRAGON_RT_UID';
 const PUID_ENV = 'DRAGON_PUID';
@@ -23,7 +23,7 @@ function parseHex(name: string, value: string, bits: number): bigint {
 // else a random 48-bit id chosen once and exported, so that every child
 // process started from here (child_process inherits process.env) joins the
 // same run-time. Such a run-time has no backend to hold its lock:
-// runtime-lock.ts holds it once this process creates a segment.
+// rundir/runtime-lock.ts holds it once this process creates a segment.
 export function runtimeId(): bigint {
   if (rtidValue === undefined) {
     const env = process.env[RT_ENV];

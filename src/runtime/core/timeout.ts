@@ -3,7 +3,13 @@
 // Process.join, JoinableQueue.join), so that none of them tries once where
 // another throws. It is Python's multiprocessing rule: None waits for ever,
 // and a timeout of 0 or less polls (tries once, without waiting).
-import { Errors } from './errors.js';
+import { Errors } from '../errors/errors.js';
+
+export interface WaitOptions {
+  /** Milliseconds; omitted or Infinity waits for ever, 0 or less tries once. */
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
 
 /** Milliseconds to wait: Infinity for ever (omitted, null, Infinity), 0 = try once (0 or negative). */
 export function timeoutMs(op: string, timeout: number | null | undefined): number {

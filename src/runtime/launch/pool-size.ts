@@ -3,9 +3,9 @@
 // absolute size. Checked here, before anything starts: a pool that cannot
 // fit is an error now, not a SIGBUS later.
 import { statfsSync } from 'node:fs';
-import { SHM_DIR } from '../control/paths.js';
+import { SHM_DIR } from '../core/rundir/paths.js';
 import { poolSizeBytes } from '../config/text.js';
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 
 /** Below this, the run-time's own channels (GS's, one reply channel per process) do not fit. */
 export const MIN_POOL_BYTES = 4 << 20;

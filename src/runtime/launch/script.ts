@@ -2,7 +2,7 @@
 // file. Returns its absolute path.
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 
 export function checkScript(script: string): string {
   const path = resolve(script);

@@ -13,8 +13,8 @@
 // the lock (getLock().withLock(...)). The accessors do not take the lock.
 // The class is SharedArray in this module (it would shadow the global
 // Array); the package exports it as both `Array` and `SharedArray`.
-import { registerTransferable } from '../core/transferable.js';
-import { Errors } from '../core/errors.js';
+import { registerTransferable } from '../core/codec/transferable.js';
+import { Errors } from '../errors/errors.js';
 import { SharedObject, type Typed } from './shared-object.js';
 import {
   attachParts,

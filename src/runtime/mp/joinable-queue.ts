@@ -14,13 +14,13 @@
 // A joiner that was notified returns even when a put() counted up again
 // before it ran (Python's join does too): a brief zero is not missed, as it
 // would be by a flag that the next put() clears.
-import { registerTransferable } from '../core/codec.js';
-import { Errors } from '../core/errors.js';
+import { registerTransferable } from '../core/codec/codec.js';
+import { Errors } from '../errors/errors.js';
 import { Condition } from '../core/sync/condition.js';
 import { Lock } from '../core/sync/lock.js';
 import { Semaphore } from '../core/sync/semaphore.js';
-import type { WaitOptions } from '../core/wait-queue.js';
-import { defaultPool } from './default-pool.js';
+import type { WaitOptions } from '../core/timeout.js';
+import { defaultPool } from '../core/memory/default-pool.js';
 import { Queue, attachParts, withParts, type QueueOptions, type QueueWaitOptions } from './queue.js';
 
 const KIND = 41;

@@ -21,14 +21,14 @@
 // of either of its ends frees them, and so does disposing of both of its
 // ends (`using`). close() only closes the handle (the pipe lives on for the
 // handles of other processes, until the run-time ends).
-import { Channel } from '../core/channel.js';
-import { encodeValue, registerTransferable } from '../core/codec.js';
-import { DragonError, Errors } from '../core/errors.js';
-import type { MemoryPool } from '../core/pool.js';
+import { Channel } from '../core/channel/channel.js';
+import { encodeValue, registerTransferable } from '../core/codec/codec.js';
+import { DragonError, Errors } from '../errors/errors.js';
+import type { MemoryPool } from '../core/memory/pool.js';
 import { Semaphore } from '../core/sync/semaphore.js';
-import type { WaitOptions } from '../core/wait-queue.js';
-import { defaultPool } from './default-pool.js';
-import { packDescriptor, unpackDescriptor } from './queue-descriptor.js';
+import type { WaitOptions } from '../core/timeout.js';
+import { defaultPool } from '../core/memory/default-pool.js';
+import { packDescriptor, unpackDescriptor } from '../core/codec/composite-descriptor.js';
 import { QUEUE_CAPACITY } from './queue.js';
 
 const KIND = 43;

@@ -13,13 +13,13 @@
 //     appears. While the pump has items the event loop stays alive (its
 //     wait for room holds it), like Python joining its feeder thread at
 //     exit. Items of one handle arrive in the order they were put.
-import { Channel } from '../core/channel.js';
-import { encode, encoded, registerTransferable } from '../core/codec.js';
-import { Errors, type DragonError } from '../core/errors.js';
-import type { MemoryPool } from '../core/pool.js';
-import { timeoutMs, type WaitOptions } from '../core/wait-queue.js';
-import { defaultPool } from './default-pool.js';
-import { packDescriptor, unpackDescriptor } from './queue-descriptor.js';
+import { Channel } from '../core/channel/channel.js';
+import { encode, encoded, registerTransferable } from '../core/codec/codec.js';
+import { Errors, type DragonError } from '../errors/errors.js';
+import type { MemoryPool } from '../core/memory/pool.js';
+import { timeoutMs, type WaitOptions } from '../core/timeout.js';
+import { defaultPool } from '../core/memory/default-pool.js';
+import { packDescriptor, unpackDescriptor } from '../core/codec/composite-descriptor.js';
 
 export interface QueueOptions {
   /** Items the queue holds before put() waits; <= 0 or absent: unbounded (put never waits). */

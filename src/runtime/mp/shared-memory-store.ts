@@ -19,16 +19,15 @@
 //   0 u8 version (1)   1 u8 typecode index in TYPECODES   2 u8 has lock (0/1)
 //   3 u8 what (1 Value, 2 Array)   4 u32 element count
 //   8 u16 allocation descriptor length   10 u16 lock descriptor length   12 u32 0
-import { Allocation } from '../core/allocation.js';
+import { Allocation } from '../core/memory/allocation.js';
 import { inspectDescriptor } from '../core/descriptor.js';
-import { Errors } from '../core/errors.js';
-import { processId, runtimeId } from '../core/identity.js';
-import { thisNode } from '../core/pool-handle.js';
-import type { MemoryPool } from '../core/pool.js';
-import { Gateway, GwOp, type ReplyFields } from '../core/remote-channel.js';
-import { Status } from '../core/status.js';
+import { Errors } from '../errors/errors.js';
+import { runtimeId } from '../core/identity.js';
+import { thisNode } from '../core/memory/pool-handle.js';
+import type { MemoryPool } from '../core/memory/pool.js';
+import { RemoteMemory } from '../remote/memory.js';
 import { Lock, RLock, attachAnyLock, type AnyLock } from '../core/sync/lock.js';
-import { defaultPool } from './default-pool.js';
+import { defaultPool } from '../core/memory/default-pool.js';
 
 // The descriptor carries the index in this list: new codes go at the end.
 export const TYPECODES = ['b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q', 'f', 'd', 'c', 'u'] as const;
@@ -150,69 +149,6 @@ function describe(v: unknown): string {
   if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'string') return JSON.stringify(v);
   return typeof v === 'number' || typeof v === 'boolean' || v == null ? String(v) : typeof v;
-}
-
-// ---- the memory ---------------------------------------------------------------
-
-/** Gateway op 6 (MEM) operations. */
-export const MemOp = { READ: 1, WRITE: 2, CAS64: 3, ADD64: 4 } as const;
-export const MEM_HEADER = 32;
-/** Bytes per MEM request (larger accesses are split). */
-export const MEM_CHUNK = 64 * 1024;
-
-/** The MEM payload header: mop u32, pad u32, caller puid u64, offset u64, length u64 (little-endian). */
-export function writeMemHeader(buf: Buffer, mop: number, caller: bigint, offset: number, length: number): void {
-  buf.writeUInt32LE(mop, 0);
-  buf.writeUInt32LE(0, 4);
-  buf.writeBigUInt64LE(caller, 8);
-  buf.writeBigUInt64LE(BigInt(offset), 16);
-  buf.writeBigUInt64LE(BigInt(length), 24);
-}
-
-const memScratch = Buffer.alloc(MEM_HEADER + MEM_CHUNK);
-
-/** An allocation of another node, read and written through the local transport agent (sync round trips). */
-export class RemoteMemory {
-  constructor(
-    readonly desc: Uint8Array,
-    readonly node: number,
-    readonly size: number,
-    readonly what: string,
-  ) {}
-
-  #fail(op: string, r: ReplyFields): Error {
-    if (r.status === Status.PEER_LOST) return Errors.native(op, r.status, `the ${this.what} lives on node ${this.node}`);
-    return Errors.native(op, r.status, `the ${this.what}'s memory on node ${this.node}`);
-  }
-
-  /** Reads bytes [offset, offset + into.length) into `into`. */
-  read(op: string, offset: number, into: Uint8Array): void {
-    const g = Gateway.get(op, this.node, this.what);
-    for (let done = 0; done < into.length; ) {
-      const n = Math.min(MEM_CHUNK, into.length - done);
-      writeMemHeader(memScratch, MemOp.READ, processId(), offset + done, n);
-      g.callSync(op, { op: GwOp.MEM, target: this.desc, timeoutUs: 0, events: 0, payload: memScratch, len: MEM_HEADER }, (r, p) => {
-        if (r.status !== Status.OK) throw this.#fail(op, r);
-        if (p.length < n) throw Errors.native(op, Status.INTERNAL, `MEM READ answered ${p.length} bytes of ${n}`);
-        into.set(p.subarray(0, n), done);
-      });
-      done += n;
-    }
-  }
-
-  /** Writes `bytes` at `offset`. */
-  write(op: string, offset: number, bytes: Uint8Array): void {
-    const g = Gateway.get(op, this.node, this.what);
-    for (let done = 0; done < bytes.length; ) {
-      const n = Math.min(MEM_CHUNK, bytes.length - done);
-      writeMemHeader(memScratch, MemOp.WRITE, processId(), offset + done, n);
-      memScratch.set(bytes.subarray(done, done + n), MEM_HEADER);
-      g.callSync(op, { op: GwOp.MEM, target: this.desc, timeoutUs: 0, events: 0, payload: memScratch, len: MEM_HEADER + n }, (r) => {
-        if (r.status !== Status.OK) throw this.#fail(op, r);
-      });
-      done += n;
-    }
-  }
 }
 
 /** The lock option of Value and Array: true (a new RLock), false (none), or the caller's Lock/RLock. */

@@ -1,7 +1,7 @@
 // What Value and Array share: a typed range of pool memory plus an optional
 // lock (Parts, shared-memory-store.ts), the handle's state, and the
 // methods that do not depend on the shape (lock, descriptor, lifetime).
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 import type { AnyLock } from '../core/sync/lock.js';
 import { closeParts, noLock, serializeParts, viewOf, type Parts, type Typecode, type TypedArrayOf } from './shared-memory-store.js';
 

@@ -1,10 +1,10 @@
 // SimpleQueue<T>: Python's multiprocessing.SimpleQueue, an unbounded queue
 // with only put, get, empty and close. It is a Queue underneath (same
 // channel, same feeder: put never waits), with the smaller surface.
-import { registerTransferable } from '../core/codec.js';
-import type { MemoryPool } from '../core/pool.js';
+import { registerTransferable } from '../core/codec/codec.js';
+import type { MemoryPool } from '../core/memory/pool.js';
 import { Queue, attachParts, withParts, type QueueWaitOptions } from './queue.js';
-import { withKind } from './queue-descriptor.js';
+import { withKind } from '../core/codec/composite-descriptor.js';
 
 const KIND = 42;
 

@@ -6,7 +6,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import type { SystemNode, SystemReply } from '../../../schemas/gs.js';
 import { GsClient } from '../api/gs-client.js';
-import { runtimeEnv } from '../api/runtime-env.js';
+import { runtimeEnv } from '../core/runtime-env.js';
 
 export type { SystemNode };
 

@@ -8,7 +8,7 @@
 // a read-modify-write is not: hold the lock for those. Unlike Python, the
 // `.value` accessors do not take the lock themselves (they would cost a
 // lock round trip each, and deadlock under a held non-recursive Lock).
-import { registerTransferable } from '../core/transferable.js';
+import { registerTransferable } from '../core/codec/transferable.js';
 import { SharedObject } from './shared-object.js';
 import {
   attachParts,

@@ -6,8 +6,8 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decodeArgs } from '../api/args.js';
-import { encode, encoded } from '../core/codec.js';
-import { Errors } from '../core/errors.js';
+import { encode, encoded } from '../core/codec/codec.js';
+import { Errors } from '../errors/errors.js';
 import { NOT_STARTED, PAYLOAD_FD, READY, decodePayload, type NotStarted, type TargetHeader } from './payload.js';
 import { describe, displayPath, loadFailure, reportLine, userStack } from './report.js';
 

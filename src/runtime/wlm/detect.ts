@@ -2,7 +2,7 @@
 // Order: --wlm (or DRAGON_WLM) if given; else --hostfile/--hosts (asking
 // for hosts by name is explicit, it beats what the environment says);
 // else SLURM_JOB_ID -> slurm; PBS_JOBID or PBS_NODEFILE -> pbs; else local.
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 import { localAllocation } from './local.js';
 import { readNodefile } from './pbs.js';
 import { slurmNodes } from './slurm.js';

@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 
 type Execa = typeof import('execa');
 let execaModule: Promise<Execa> | undefined;

@@ -6,15 +6,12 @@
 //   host  := (text | "[" ranges "]")+  several bracket groups multiply out
 //   ranges:= range ("," range)*        range := N | N "-" M
 // A range keeps the zero padding of its lower bound: [08-10] -> 08 09 10.
-import { DragonError } from '../core/errors.js';
+import { Errors, type DragonError } from '../errors/errors.js';
 
 const MAX_HOSTS = 1_000_000; // a typo like [1-999999999] must not eat the memory
 
 function bad(text: string, why: string): DragonError {
-  return new DragonError(`cannot read the node list ${JSON.stringify(text)}: ${why}`, {
-    code: 'DRAGON_ERR_BAD_ENV',
-    hint: 'Check SLURM_JOB_NODELIST (it should look like node[1-3,5]) or put scontrol on PATH',
-  });
+  return Errors.unreadableEnv(`cannot read the node list ${JSON.stringify(text)}`, why, 'Check SLURM_JOB_NODELIST (it should look like node[1-3,5]) or put scontrol on PATH');
 }
 
 /** Splits at commas that are not inside brackets. */

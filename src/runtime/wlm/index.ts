@@ -1,7 +1,7 @@
 // Workload managers: what the allocation is (detect.ts), which of its nodes
 // to use, and how to start one process on each of them (one module per
 // WLM). The launcher and dragon-cleanup are the users.
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 import { compressHostlist } from './hostlist.js';
 import { localPlan } from './local.js';
 import { pbsPlans } from './pbs.js';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 import { capture, findOnPath } from './exec.js';
 import { remoteCommand, remoteSettings } from './remote.js';
 import { SECRETS_FILE } from './secrets.js';

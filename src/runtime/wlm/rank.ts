@@ -1,7 +1,7 @@
 // Which node of the step a backend is on, from what its launcher set. The
 // first variable present wins; the order puts ours first and the
 // least precise last.
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 
 const RANK_VARS = [
   'DRAGON_NODE_INDEX', // ours: ssh, pbsdsh, local

@@ -1,7 +1,7 @@
 // What a backend started through a remote shell (ssh, pbsdsh) needs, since
 // such a launcher carries none of our environment: the command line that
 // enters the working directory and execs argv, and the settings text.
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 import { formatSecrets } from './secrets.js';
 
 /**

@@ -12,7 +12,7 @@
 // An empty line or end of input ends it. Lines that are not NAME=base64
 // are refused (the backend must not start half-configured).
 import { readFileSync } from 'node:fs';
-import { DragonError } from '../core/errors.js';
+import { DragonError, Errors } from '../errors/errors.js';
 
 export const SECRETS_STDIN = 'DRAGON_SECRETS_STDIN';
 export const SECRETS_FILE = 'DRAGON_SECRETS_FILE';
@@ -21,10 +21,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function badSecrets(why: string): DragonError {
-  return new DragonError(`the backend's settings from the launcher are unreadable (${why})`, {
-    code: 'DRAGON_ERR_BAD_ENV',
-    hint: 'Start the backend with dragon, which writes them; check that the login shell of the remote host prints nothing on stdin',
-  });
+  return Errors.unreadableEnv("the backend's settings from the launcher are unreadable", why, 'Start the backend with dragon, which writes them; check that the login shell of the remote host prints nothing on stdin');
 }
 
 export function formatSecrets(values: Record<string, string>): string {

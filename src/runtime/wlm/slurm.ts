@@ -1,6 +1,6 @@
 // Slurm: the nodes of the job and the one srun step that starts a process
 // on each of them.
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 import { capture, findOnPath, firstLine, requireOnPath } from './exec.js';
 import { expandHostlist } from './hostlist.js';
 import type { Allocation, LaunchPlan } from './types.js';

@@ -1,6 +1,6 @@
 // SSH: a list of hosts (--hostfile / --hosts), one ssh per host.
 import { readFileSync } from 'node:fs';
-import { Errors } from '../core/errors.js';
+import { Errors } from '../errors/errors.js';
 import { requireOnPath } from './exec.js';
 import { remoteCommand, remoteSettings } from './remote.js';
 import { SECRETS_STDIN } from './secrets.js';

@@ -12,15 +12,16 @@
 import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { resolveModule } from '../../api/module-url.js';
-import { encodeValue, registerTransferable } from '../codec.js';
-import { Errors, check } from '../errors.js';
-import { DESC_BYTES, native } from '../native.js';
-import type { MemoryPool } from '../pool.js';
-import { Status } from '../status.js';
-import { BLOCKED, timeoutMs, timeoutUs, type WaitOptions } from '../wait-queue.js';
-import { SyncOp } from '../remote-sync.js';
-import { packDescriptor, unpackDescriptor } from '../../mp/queue-descriptor.js';
+import { resolveModule } from '../module-url.js';
+import { encodeValue, registerTransferable } from '../codec/codec.js';
+import { Errors, check } from '../../errors/errors.js';
+import { DESC_BYTES, native } from '../ffi/native.js';
+import type { MemoryPool } from '../memory/pool.js';
+import { Status } from '../../errors/status.js';
+import { BLOCKED } from '../wait/wait-queue.js';
+import { timeoutMs, timeoutUs, type WaitOptions } from '../timeout.js';
+import { SyncOp } from '../ffi/gateway-wire.js';
+import { packDescriptor, unpackDescriptor } from '../codec/composite-descriptor.js';
 import { SyncKind, SyncObject, attachNative, createNative, isInternal, poolOf, viaNative, type SyncOptions } from './sync-object.js';
 
 /** The descriptor kind of a barrier with an action (a plain one keeps the 96-byte sync descriptor). */

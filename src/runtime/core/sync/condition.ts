@@ -3,14 +3,15 @@
 // Python). wait() releases the lock, waits for a notify, and re-acquires
 // the lock before it settles, also on timeout and on abort, so the code
 // after `await cond.wait()` always holds the lock.
-import { registerTransferable } from '../codec.js';
-import { Errors, check } from '../errors.js';
-import { native, out, outHandle } from '../native.js';
-import type { PoolHandle } from '../pool-handle.js';
-import type { MemoryPool } from '../pool.js';
-import { SyncOp } from '../remote-sync.js';
-import { Status } from '../status.js';
-import { BLOCKED, timeoutMs, timeoutUs, type WaitOptions } from '../wait-queue.js';
+import { registerTransferable } from '../codec/codec.js';
+import { Errors, check } from '../../errors/errors.js';
+import { native, out, outHandle } from '../ffi/native.js';
+import type { PoolHandle } from '../memory/pool-handle.js';
+import type { MemoryPool } from '../memory/pool.js';
+import { SyncOp } from '../ffi/gateway-wire.js';
+import { Status } from '../../errors/status.js';
+import { BLOCKED } from '../wait/wait-queue.js';
+import { timeoutMs, timeoutUs, type WaitOptions } from '../timeout.js';
 import { Lock, RLock, attachAnyLock, type AcquireOptions, type AnyLock } from './lock.js';
 import { SyncKind, SyncObject, attachNative, isInternal, poolOf, syncKindOf, viaNative, type NativeSync, type SyncOptions } from './sync-object.js';
 

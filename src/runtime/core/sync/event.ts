@@ -1,11 +1,12 @@
 // Event with Python's semantics, across processes.
-import { registerTransferable } from '../codec.js';
-import { Errors, check } from '../errors.js';
-import { native } from '../native.js';
-import type { MemoryPool } from '../pool.js';
-import { Status } from '../status.js';
-import { BLOCKED, timeoutUs, type WaitOptions } from '../wait-queue.js';
-import { SyncOp } from '../remote-sync.js';
+import { registerTransferable } from '../codec/codec.js';
+import { Errors, check } from '../../errors/errors.js';
+import { native } from '../ffi/native.js';
+import type { MemoryPool } from '../memory/pool.js';
+import { Status } from '../../errors/status.js';
+import { BLOCKED } from '../wait/wait-queue.js';
+import { timeoutUs, type WaitOptions } from '../timeout.js';
+import { SyncOp } from '../ffi/gateway-wire.js';
 import { SyncKind, SyncObject, attachNative, createNative, poolOf, viaNative, type SyncOptions } from './sync-object.js';
 
 const isSetOut = new Int32Array(1);

@@ -2,12 +2,12 @@
 // resolves true when acquired and false when the timeout passed. A Lock
 // may be released by any process; an RLock is recursive and owned by the
 // process (its puid) that acquired it.
-import { registerTransferable } from '../codec.js';
-import { Errors, check } from '../errors.js';
-import { native } from '../native.js';
-import type { MemoryPool } from '../pool.js';
-import { timeoutMs, type WaitOptions } from '../wait-queue.js';
-import { SyncOp } from '../remote-sync.js';
+import { registerTransferable } from '../codec/codec.js';
+import { Errors, check } from '../../errors/errors.js';
+import { native } from '../ffi/native.js';
+import type { MemoryPool } from '../memory/pool.js';
+import { timeoutMs, type WaitOptions } from '../timeout.js';
+import { SyncOp } from '../ffi/gateway-wire.js';
 import { SyncKind, SyncObject, attachNative, createNative, poolOf, viaNative, type NativeSync, type SyncOptions } from './sync-object.js';
 
 export interface AcquireOptions extends WaitOptions {}

@@ -1,10 +1,10 @@
 // Semaphore and BoundedSemaphore with Python's semantics, across processes.
-import { registerTransferable } from '../codec.js';
-import { Errors, check } from '../errors.js';
-import { native } from '../native.js';
-import type { MemoryPool } from '../pool.js';
+import { registerTransferable } from '../codec/codec.js';
+import { Errors, check } from '../../errors/errors.js';
+import { native } from '../ffi/native.js';
+import type { MemoryPool } from '../memory/pool.js';
 import type { AcquireOptions } from './lock.js';
-import { SyncOp } from '../remote-sync.js';
+import { SyncOp } from '../ffi/gateway-wire.js';
 import { SyncKind, SyncObject, attachNative, createNative, isInternal, poolOf, viaNative, type NativeSync, type SyncOptions } from './sync-object.js';
 
 export interface SemaphoreOptions {

@@ -1,17 +1,17 @@
 // What every synchronization object shares: a handle on a record in pool
 // memory, its descriptor, one wait queue for async waiters (the record has
 // one "changed" event) and the detach/destroy life cycle.
-import { Errors, check } from '../errors.js';
-import { asDescriptor, expectKind, inspectDescriptor } from '../descriptor.js';
-import { DESC_BYTES, native, out, outHandle, type Handle } from '../native.js';
+import { Errors, check } from '../../errors/errors.js';
+import { asDescriptor, expectKind, inspectDescriptor, syncKindInDescriptor } from '../descriptor.js';
+import { DESC_BYTES, native, out, outHandle, type Handle } from '../ffi/native.js';
 import { runtimeId } from '../identity.js';
-import { PoolHandle, thisNode } from '../pool-handle.js';
-import { RemoteSync, syncKindInDescriptor } from '../remote-sync.js';
-import type { MemoryPool } from '../pool.js';
-import { defaultPool } from '../../mp/default-pool.js';
-import { Status } from '../status.js';
-import { BLOCKED, WaitQueue, timeoutUs, type WaitOptions } from '../wait-queue.js';
-import { bitFor, objectKey, releaseBit } from '../watches.js';
+import { PoolHandle, thisNode } from '../memory/pool-handle.js';
+import type { MemoryPool } from '../memory/pool.js';
+import { defaultPool } from '../memory/default-pool.js';
+import { Status } from '../../errors/status.js';
+import { BLOCKED, WaitQueue } from '../wait/wait-queue.js';
+import { timeoutUs, type WaitOptions } from '../timeout.js';
+import { bitFor, objectKey, releaseBit } from '../wait/watches.js';
 
 export const SyncKind = {
   LOCK: 1,
@@ -36,8 +36,45 @@ export const kindNames: Record<number, string> = {
 export interface NativeSync {
   ptr: Handle;
   pool: PoolHandle;
-  /** An object of another node: no handle here, every operation goes through the transport (remote-sync.ts). */
-  remote?: RemoteSync;
+  /** An object of another node: no handle here, every operation goes through the transport (remote/sync.ts). */
+  remote?: RemoteSyncOps;
+}
+
+/**
+ * A sync object of another node (remote/sync.ts): every operation is a
+ * SYNC request to the transport, performed at the target as this process.
+ * The remote room registers its maker here, so this floor never imports it.
+ */
+export interface RemoteSyncOps {
+  readonly desc: Uint8Array;
+  readonly node: number;
+  simple(op: string, sop: number, arg0?: number): void;
+  value(op: string, sop: number): number;
+  owner(op: string): { puid: bigint; count: number };
+  acquire(op: string, options: WaitOptions | undefined): Promise<boolean>;
+  acquireSync(op: string, timeout: number | undefined): boolean;
+  eventWait(op: string, options: WaitOptions | undefined): Promise<boolean>;
+  eventWaitSync(op: string, timeout: number | undefined): boolean;
+  barrierWait(op: string, options: WaitOptions | undefined, hint: string): Promise<number>;
+  barrierWaitSync(op: string, timeout: number | undefined, hint: string): number;
+  barrierState(op: string): { parties: number; waiting: number; broken: boolean };
+  condLock(op: string): { desc: Uint8Array; kind: number };
+  condWait(op: string, options: WaitOptions | undefined, lockDesc: Uint8Array): Promise<boolean>;
+  condWaitSync(op: string, timeout: number | undefined): boolean;
+  detach(err: () => Error): void;
+}
+
+type RemoteSyncMaker = (desc: Uint8Array, node: number, kind: number, what: string) => RemoteSyncOps;
+let makeRemote: RemoteSyncMaker | undefined;
+
+/** @internal remote/sync.ts: how a sync object of another node is made. */
+export function registerRemoteSync(make: RemoteSyncMaker): void {
+  makeRemote = make;
+}
+
+function remoteSync(desc: Uint8Array, node: number, kind: number, what: string): RemoteSyncOps {
+  if (!makeRemote) throw Errors.library('cross-node sync objects are not loaded in this process', "Import 'dragonhpc' (or its remote module) before attaching an object of another node");
+  return makeRemote(desc, node, kind, what);
 }
 
 const kindOut = new Int32Array(1);
@@ -66,7 +103,7 @@ export function attachNative(desc: Uint8Array, kinds: readonly number[], op: str
     const kind = syncKindInDescriptor(desc);
     if (!kinds.includes(kind)) throw Errors.wrongKind(op, kinds.map((k) => kindNames[k]).join(' or '), kindNames[kind] ?? `kind ${kind}`);
     const what = op.split('.')[0]!;
-    return { ptr: 0, pool: undefined as unknown as PoolHandle, kind, remote: new RemoteSync(desc.slice(), Number(info.hostId), kind, what) };
+    return { ptr: 0, pool: undefined as unknown as PoolHandle, kind, remote: remoteSync(desc.slice(), Number(info.hostId), kind, what) };
   }
   const pool = PoolHandle.acquire(asDescriptor(desc, op), op);
   const rc = native.syncAttach(pool.ptr, desc, desc.length, out.u64);
@@ -129,7 +166,7 @@ export function poolOf(options: SyncOptions | undefined, op: string): MemoryPool
 export abstract class SyncObject implements Disposable {
   protected readonly ptr: Handle;
   /** An object of another node: its operations go through the transport. */
-  protected readonly remote: RemoteSync | undefined;
+  protected readonly remote: RemoteSyncOps | undefined;
   readonly #pool: PoolHandle;
   #state: 'open' | 'detached' | 'destroyed' = 'open';
   readonly #created: boolean;

@@ -4,7 +4,7 @@
 // The promise it wraps is not marked handled by it: a failure nobody
 // awaits, waits for or has an errorCallback for is an unhandled rejection,
 // as any other promise (Python drops it silently).
-import { Errors } from '../../core/errors.js';
+import { Errors } from '../../errors/errors.js';
 
 type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 

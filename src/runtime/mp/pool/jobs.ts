@@ -4,7 +4,7 @@
 // gathered in order into one Promise. IterJob: imap/imapUnordered, lazy
 // over a sync or async iterable, with a bound on the chunks in flight plus
 // results the consumer has not taken yet.
-import { Errors } from '../../core/errors.js';
+import { Errors } from '../../errors/errors.js';
 
 export interface Chunk {
   /** Set when sent (a chunk sent again after its worker died gets a new one). */

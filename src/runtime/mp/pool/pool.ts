@@ -17,12 +17,12 @@
 //   them or is closing, so an idle pool keeps nothing pending and a script
 //   that forgets close() still exits (within a second).
 import { Process } from '../../api/process.js';
-import { resolveModule } from '../../api/module-url.js';
-import { runtimeEnv } from '../../api/runtime-env.js';
-import { Channel } from '../../core/channel.js';
-import { Errors } from '../../core/errors.js';
+import { resolveModule } from '../../core/module-url.js';
+import { runtimeEnv } from '../../core/runtime-env.js';
+import { Channel } from '../../core/channel/channel.js';
+import { Errors } from '../../errors/errors.js';
 import { AsyncResult } from './async-result.js';
-import { defaultPool } from '../default-pool.js';
+import { defaultPool } from '../../core/memory/default-pool.js';
 import { jobNodes } from '../system.js';
 import { IterJob, MapJob, type Callbacks, type Chunk, type Job } from './jobs.js';
 import { INIT_FAILED, OK, RESULTS, STOP, TASK, type WorkerConfig } from './protocol.js';

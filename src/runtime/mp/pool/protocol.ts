@@ -1,6 +1,6 @@
 // The messages between a Pool (the parent) and its workers. Hot path: plain
 // arrays of numbers, strings and the task's values, so the codec's plain
-// fast path (core/plain.ts) carries them; never validated with zod.
+// fast path (core/codec/plain.ts) carries them; never validated with zod.
 //
 //   parent -> worker, on the worker's own task channel:
 //     [TASK, tid, fnId, star, items]                 a chunk: call fn on each item
@@ -12,7 +12,7 @@
 //     [INIT_FAILED, workerId, error]                 the initializer threw (the worker exits)
 // A chunk is the unit a worker takes: `items` holds chunksize inputs (star:
 // each input is an argument list, spread into the call).
-import type { Channel } from '../../core/channel.js';
+import type { Channel } from '../../core/channel/channel.js';
 
 export const TASK = 0;
 export const STOP = 1;

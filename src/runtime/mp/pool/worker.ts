@@ -5,10 +5,11 @@
 // it flushes when its channel has nothing more for it right now, after
 // FLUSH_AT results or after FLUSH_MS (see protocol.ts for the messages).
 import { performance } from 'node:perf_hooks';
-import { encodeValue } from '../../core/codec.js';
-import { Errors } from '../../core/errors.js';
-import { attachedIn } from '../../core/structured.js';
-import { detachQuietly } from '../../core/transferable.js';
+import '../../remote/index.js'; // objects of another node in a task's inputs
+import { encodeValue } from '../../core/codec/codec.js';
+import { Errors } from '../../errors/errors.js';
+import { attachedIn } from '../../core/codec/structured.js';
+import { detachQuietly } from '../../core/codec/transferable.js';
 import { displayPath } from '../../proc/report.js';
 import { ERROR, FLUSH_AT, FLUSH_MS, INIT_FAILED, OK, RESULTS, STOP, type WorkerConfig } from './protocol.js';
 
