@@ -14,7 +14,7 @@ const src = join(root, 'src');
 // Bottom floor first; a room is a path prefix under src/ (the longest match wins).
 const FLOORS: string[][] = [
   ['runtime/errors/'],
-  ['runtime/package-root.ts', 'runtime/config/'],
+  ['runtime/package-root.ts', 'runtime/package-files.ts', 'runtime/config/'],
   ['runtime/wlm/'],
   ['runtime/core/ffi/'],
   ['runtime/core/identity.ts', 'runtime/core/runtime-env.ts', 'runtime/core/descriptor.ts', 'runtime/core/timeout.ts', 'runtime/core/module-url.ts'],

@@ -27,7 +27,7 @@ import { GlobalServices, type Origin, type ProcessRecord } from './global-servic
 import { LocalNode } from './local-node.js';
 import { LocalServices } from './local-services.js';
 import type { ExitInfo, ManagedProcess } from './managed-process.js';
-import { execShim } from './paths.js';
+import { execShim } from '../package-files.js';
 import { RemoteNode } from './remote-node.js';
 import { RequestPort, hex } from './request-port.js';
 import { RuntimeDir } from '../core/rundir/rundir.js';

@@ -7,7 +7,7 @@
 import { ENV } from '../core/runtime-env.js';
 import { processEnv } from './env.js';
 import { ManagedProcess, type OutputSink } from './managed-process.js';
-import { execShim, needsTypeScript, procEntry, tsxImport } from './paths.js';
+import { execShim, needsTypeScript, procEntry, tsxImport } from '../package-files.js';
 
 /** Tells the head where to read the services' variables (see proc/head.ts). */
 export const SERVICES_FD_ENV = 'DRAGON_SERVICES_FD';

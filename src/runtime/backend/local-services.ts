@@ -8,7 +8,7 @@ import { native } from '../core/ffi/native.js';
 import type { Log } from '../control/log.js';
 import { encodePayload, type TargetHeader } from '../proc/payload.js';
 import { ManagedProcess, type LaunchSpec, type OutputSink } from './managed-process.js';
-import { needsTypeScript, procEntry, tsxImport } from './paths.js';
+import { needsTypeScript, procEntry, tsxImport } from '../package-files.js';
 import { WarmPool } from './warm-pool.js';
 
 /** Module starts before the warm pool begins to fill. */

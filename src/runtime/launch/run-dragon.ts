@@ -22,7 +22,7 @@ import { Log } from '../control/log.js';
 import { keptLogFile, runtimeDir } from '../core/rundir/paths.js';
 import { killStrays } from '../control/strays.js';
 import { removeRuntimeDir, removeSegments } from '../core/rundir/sweep.js';
-import { requireNativeBuild } from '../backend/paths.js';
+import { requireNativeBuild } from '../package-files.js';
 import { DragonError, Errors } from '../errors/errors.js';
 import { detectAllocation, explainLaunchFailure, launchPlans, selectNodes, type Allocation } from '../wlm/index.js';
 import { ControlServer, type BackendConnection } from './control-server.js';

@@ -153,7 +153,7 @@ async function load(module: string, fnName: string | undefined): Promise<Fn> {
 let tsx: Promise<unknown> | undefined;
 async function importModule(module: string): Promise<Record<string, unknown>> {
   if (/\.[cm]?ts$/.test(new URL(module).pathname)) {
-    tsx ??= import('../../backend/paths.js').then(({ tsxImport }) => import(tsxImport()));
+    tsx ??= import('../../package-files.js').then(({ tsxImport }) => import(tsxImport()));
     await tsx;
   }
   return (await import(module)) as Record<string, unknown>;

@@ -1,14 +1,15 @@
-// Where the backend finds what it starts: the exec shim, the process entry
-// and, for TypeScript, the tsx loader (the package's own files: package-root.ts).
+// The files of the installed package that the run-time starts or loads:
+// the exec shim, the process entry, libdragon's build, and for TypeScript
+// the tsx loader (where the package is: package-root.ts).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Errors } from '../errors/errors.js';
-import { packageRoot } from '../package-root.js';
+import { Errors } from './errors/errors.js';
+import { packageRoot } from './package-root.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-export const procEntry = join(here, '..', 'proc', 'main.js');
+export const procEntry = join(here, 'proc', 'main.js');
 
 export function execShim(): string {
   const path = join(packageRoot(), 'native', 'exec-shim', 'build', 'dragon-exec');
