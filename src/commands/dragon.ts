@@ -18,7 +18,7 @@ export default class Dragon extends Command {
 
 Everything after SCRIPT goes to the script untouched; flags of dragon go before SCRIPT. Each flag can also be set by the DRAGON_* variable shown; a flag wins over its variable.
 
-Ctrl-C or SIGTERM: graceful teardown (SIGTERM to the processes, --grace-period, then SIGKILL); a second one: SIGKILL at once. SIGUSR1/SIGUSR2 are passed on to the head. A node lost during the run (its backend died, or silent for --heartbeat-timeout) ends the job with exit 1. Service logs: /tmp/dragon-<user>/<run-time id>/logs/ while running.`;
+Ctrl-C or SIGTERM: graceful teardown (SIGTERM to the processes, --grace-period, then SIGKILL); a second one: SIGKILL at once. SIGUSR1/SIGUSR2 are passed on to the head (its process.on('SIGUSR1') hears them); every process of the run-time ignores them unless it listens: they never open Node's inspector nor end a process. A node lost during the run (its backend died, or silent for --heartbeat-timeout) ends the job with exit 1. Service logs: /tmp/dragon-<user>/<run-time id>/logs/ while running.`;
 
   static override usage = '[FLAGS] SCRIPT [ARGS...]';
 
