@@ -20,13 +20,14 @@ import { DragonConfig, type DragonConfigInput } from '../../../schemas/config.js
 import type { BackendFrame, BackendSettings, FrontendFrame } from '../../../schemas/control.js';
 import { Log } from '../control/log.js';
 import { keptLogFile, runtimeDir } from '../control/paths.js';
+import { ensurePrivateBase } from '../control/private-dir.js';
 import { killStrays } from '../control/strays.js';
 import { removeRuntimeDir, removeSegments } from '../control/sweep.js';
 import { DragonError, Errors } from '../core/errors.js';
 import { detectAllocation, explainLaunchFailure, launchPlans, selectNodes, type Allocation } from '../wlm/index.js';
 import { ControlServer, type BackendConnection } from './control-server.js';
 import { LaunchedStep, type StepSpec } from './launched-step.js';
-import { listenAddress } from './listen-address.js';
+import { FRONTEND_ADDR_ENV, listenAddress } from './listen-address.js';
 import { OutputWriter } from './output.js';
 import { resolvePoolBytes } from './pool-size.js';
 import { checkScript } from './script.js';
@@ -94,6 +95,7 @@ export async function runDragon(input: DragonConfigInput, opts: RunDragonOptions
   const config = parsed.data;
   const env = opts.env ?? process.env;
   const script = checkScript(config.script);
+  ensurePrivateBase(); // before the first line of our log goes below it
   const alloc = await detectAllocation({
     ...(config.wlm ? { wlm: config.wlm } : {}),
     ...(config.hostfile ? { hostfile: config.hostfile } : {}),
@@ -177,7 +179,10 @@ class Launch {
   async run(): Promise<number> {
     const { signal, hasten } = this.opts;
     if (signal?.aborted) return exitCodeFor(signalOf(signal.reason));
-    const server = await ControlServer.listen(this.#token, this.#log, listenAddress(!this.#local, this.env));
+    const host = listenAddress(!this.#local, this.env);
+    const server = await ControlServer.listen(this.#token, this.#log, host).catch((err: NodeJS.ErrnoException) => {
+      throw Errors.cannotListen(host, this.env[FRONTEND_ADDR_ENV] !== undefined && this.env[FRONTEND_ADDR_ENV]!.trim() !== '', err.code ?? err.message);
+    });
     const onAbort = () => this.#abort(signalOf(signal?.reason), false);
     const onHasten = () => this.#abort(this.#abortedWith ?? 'SIGTERM', true);
     const onRelay = (sig: NodeJS.Signals) => this.#relaySignal(sig);
