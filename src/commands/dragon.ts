@@ -36,7 +36,7 @@ Ctrl-C or SIGTERM: graceful teardown (SIGTERM to the processes, --grace-period, 
   static override flags = {
     label: Flags.boolean({ allowNo: true, summary: `Prefix every output line with [host:puid].${env(CONFIG_ENV.label)}` }),
     'log-level': Flags.string({ helpValue: LOG_LEVELS.join('|'), summary: `Detail of the service logs (default warn).${env(CONFIG_ENV.logLevel)}` }),
-    'pool-size': Flags.string({ helpValue: '<size>', summary: `Default pool of each node: 512M, 2G... or a share of the free /dev/shm (default 10%).${env(CONFIG_ENV.poolSize)}` }),
+    'pool-size': Flags.string({ helpValue: '<size>', summary: `Default pool of each node: 512M, 2G... or a share of the free /dev/shm (default 10%; 100% = the largest pool that fits with its ~1% metadata).${env(CONFIG_ENV.poolSize)}` }),
     'grace-period': Flags.string({ helpValue: '<duration>', summary: `Time between SIGTERM and SIGKILL at teardown: 2s, 500ms... (default 2s).${env(CONFIG_ENV.gracePeriod)}` }),
     nodes: Flags.string({ char: 'N', helpValue: '<n>', summary: `Nodes of the allocation to use (default 0 = all).${env(CONFIG_ENV.nodes)}` }),
     wlm: Flags.string({ helpValue: WLMS.join('|'), summary: `Workload manager (default: detected from SLURM_JOB_ID, PBS_JOBID, --hostfile/--hosts; else local).${env(CONFIG_ENV.wlm)}` }),
