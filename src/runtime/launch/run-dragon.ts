@@ -18,6 +18,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DragonConfig, type DragonConfigInput } from '../../../schemas/config.js';
 import type { BackendFrame, BackendSettings, FrontendFrame } from '../../../schemas/control.js';
+import { integerFromText } from '../config/text.js';
 import { Log } from '../control/log.js';
 import { keptLogFile, runtimeDir } from '../control/paths.js';
 import { ensurePrivateBase } from '../control/private-dir.js';
@@ -81,6 +82,7 @@ const TEARDOWN_MARGIN_MS = 5_000;
 /** After the session: how long the backends' steps may take to exit before they are signalled. */
 const STEP_EXIT_MS = 3_000;
 const DEFAULT_WARM_PROCESSES = 2;
+const WARM_PROCESSES_ENV = 'DRAGON_WARM_PROCESSES';
 /** Clean-up of the nodes whose backend died: bounded, the user is waiting. */
 const CLEANUP_MS = 10_000;
 const BACKEND_ENTRY = fileURLToPath(new URL('../backend/main.js', import.meta.url));
@@ -94,6 +96,7 @@ export async function runDragon(input: DragonConfigInput, opts: RunDragonOptions
   }
   const config = parsed.data;
   const env = opts.env ?? process.env;
+  const warm = warmProcesses(env);
   const script = checkScript(config.script);
   ensurePrivateBase(); // before the first line of our log goes below it
   const alloc = await detectAllocation({
@@ -106,7 +109,7 @@ export async function runDragon(input: DragonConfigInput, opts: RunDragonOptions
   // This machine alone: the pool is checked now (a clear error before anything starts);
   // on other nodes each backend sizes its own from its own /dev/shm.
   const poolBytes = alloc.kind === 'local' ? resolvePoolBytes(config.poolSize) : null;
-  return new Launch(config, opts, env, script, alloc, nodes, poolBytes).run();
+  return new Launch(config, opts, env, script, alloc, nodes, poolBytes, warm).run();
 }
 
 /** One node of the job, as the frontend follows it. */
@@ -160,6 +163,7 @@ class Launch {
     private readonly alloc: Allocation,
     names: string[],
     private readonly poolBytes: number | null,
+    private readonly warmProcesses: number,
   ) {
     this.#nodes = names.map((name) => ({ name, conn: undefined, ready: false, done: false, lost: undefined, silent: false, lastHeard: Date.now(), transport: null }));
     this.#log = new Log(keptLogFile(this.#rtid, 'frontend'), this.#rtid, this.#host, config.logLevel);
@@ -238,7 +242,7 @@ class Launch {
       logLevel: this.config.logLevel,
       gracePeriod: this.config.gracePeriod,
       nodeOptions: this.env.NODE_OPTIONS ?? null,
-      warmProcesses: warmProcesses(this.env),
+      warmProcesses: this.warmProcesses,
       head: { script: this.script, args: this.config.args, cwd: process.cwd() },
     };
     const secrets = { DRAGON_TOKEN: this.#token, DRAGON_BACKEND: JSON.stringify(settings) };
@@ -578,9 +582,17 @@ function exitCodeFor(sig: NodeJS.Signals): number {
   return 128 + (constants.signals[sig] ?? 15);
 }
 
+const MAX_WARM_PROCESSES = 64;
+
+// Not a setting of the config schema (no flag): checked here, refused like one.
 function warmProcesses(env: NodeJS.ProcessEnv): number {
-  const n = Number(env.DRAGON_WARM_PROCESSES ?? DEFAULT_WARM_PROCESSES);
-  return Number.isInteger(n) && n >= 0 && n <= 64 ? n : DEFAULT_WARM_PROCESSES;
+  const text = env[WARM_PROCESSES_ENV];
+  if (text === undefined || text.trim() === '') return DEFAULT_WARM_PROCESSES; // empty = unset, as for every DRAGON_* setting
+  const n = integerFromText(text);
+  if (typeof n !== 'number' || n < 0 || n > MAX_WARM_PROCESSES) {
+    throw Errors.badConfig(WARM_PROCESSES_ENV, text, `expected a whole number from 0 (off) to ${MAX_WARM_PROCESSES}`, `Fix or unset ${WARM_PROCESSES_ENV}`);
+  }
+  return n;
 }
 
 function lastLine(s: string): string {
