@@ -171,6 +171,17 @@ export const Errors = {
     });
   },
 
+  poolAllocationsLive(op: string, sizes: number[]): DragonError {
+    const shown = sizes.slice(0, 5).map((n) => `${n} B`).join(', ');
+    const more = sizes.length > 5 ? ` and ${sizes.length - 5} more` : '';
+    const total = sizes.reduce((a, b) => a + b, 0);
+    return new DragonError(`${op}: ${sizes.length} allocation handle(s) of this process still live in the pool (${shown}${more}; ${total} bytes)`, {
+      code: statusName(Status.BUSY),
+      errno: Status.BUSY,
+      hint: 'free() or detach() them first',
+    });
+  },
+
   badMessage(op: string, why: string): DragonError {
     return new DragonError(`${op}: cannot decode the message (${why})`, {
       code: 'DRAGON_ERR_BAD_MESSAGE',
