@@ -61,6 +61,13 @@ try {
   fail(`cannot start the head process: ${(err as Error).message}`);
 }
 
+// Orphans of the job (a daemon started with `setsid`, `env -i`...) become our children, so
+// teardown finds them (orphans.ts); reaped as they end. Before the head runs its script: it
+// waits for the services.
+const orphans = await import('./orphans.js');
+if (!orphans.becomeSubreaper()) process.stderr.write('dragon backend: warning: cannot become a child subreaper: processes that leave their session may outlive the job\n');
+process.on('SIGCHLD', () => orphans.reapOrphans());
+
 // Imported now: they read the environment set above.
 const [{ BackendSettings: Settings }, { Backend }] = await Promise.all([import('../../../schemas/control.js'), import('./backend.js')]);
 const parsed = Settings.safeParse(raw);
