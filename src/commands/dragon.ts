@@ -18,7 +18,7 @@ export default class Dragon extends Command {
 
 Everything after SCRIPT goes to the script untouched; flags of dragon go before SCRIPT. Each flag can also be set by the DRAGON_* variable shown; a flag wins over its variable.
 
-Ctrl-C or SIGTERM: graceful teardown (SIGTERM to the processes, --grace-period, then SIGKILL); a second one: SIGKILL at once. SIGUSR1/SIGUSR2 are passed on to the head. A node lost during the run (its backend died, or silent for --heartbeat-timeout) ends the job with exit 1. Service logs: /tmp/dragon-<user>/<run-time id>/logs/ while running.`;
+Ctrl-C or SIGTERM: graceful teardown (SIGTERM to the processes, --grace-period, then SIGKILL); a second one: SIGKILL at once. SIGUSR1/SIGUSR2 are passed on to the head (its process.on('SIGUSR1') hears them); every process of the run-time ignores them unless it listens: they never open Node's inspector nor end a process. A node lost during the run (its backend died, or silent for --heartbeat-timeout) ends the job with exit 1. Service logs: /tmp/dragon-<user>/<run-time id>/logs/ while running.`;
 
   static override usage = '[FLAGS] SCRIPT [ARGS...]';
 
@@ -36,7 +36,7 @@ Ctrl-C or SIGTERM: graceful teardown (SIGTERM to the processes, --grace-period, 
   static override flags = {
     label: Flags.boolean({ allowNo: true, summary: `Prefix every output line with [host:puid].${env(CONFIG_ENV.label)}` }),
     'log-level': Flags.string({ helpValue: LOG_LEVELS.join('|'), summary: `Detail of the service logs (default warn).${env(CONFIG_ENV.logLevel)}` }),
-    'pool-size': Flags.string({ helpValue: '<size>', summary: `Default pool of each node: 512M, 2G... or a share of the free /dev/shm (default 10%).${env(CONFIG_ENV.poolSize)}` }),
+    'pool-size': Flags.string({ helpValue: '<size>', summary: `Default pool of each node: 512M, 2G... or a share of the free /dev/shm (default 10%; 100% = the largest pool that fits with its ~1% metadata).${env(CONFIG_ENV.poolSize)}` }),
     'grace-period': Flags.string({ helpValue: '<duration>', summary: `Time between SIGTERM and SIGKILL at teardown: 2s, 500ms... (default 2s).${env(CONFIG_ENV.gracePeriod)}` }),
     nodes: Flags.string({ char: 'N', helpValue: '<n>', summary: `Nodes of the allocation to use (default 0 = all).${env(CONFIG_ENV.nodes)}` }),
     wlm: Flags.string({ helpValue: WLMS.join('|'), summary: `Workload manager (default: detected from SLURM_JOB_ID, PBS_JOBID, --hostfile/--hosts; else local).${env(CONFIG_ENV.wlm)}` }),

@@ -53,6 +53,8 @@ const bad: [string[], Record<string, string>, string][] = [
   [['app.mjs'], { DRAGON_POOL_SIZE: 'lots' }, 'dragon: DRAGON_POOL_SIZE="lots": expected a size like 512M, 2G, or a share like 25%. Fix or unset DRAGON_POOL_SIZE'],
   [['app.mjs'], { DRAGON_LABEL: 'maybe' }, 'dragon: DRAGON_LABEL="maybe": expected true or false'],
   [['-N', '1', 'app.mjs'], { DRAGON_GRACE_PERIOD: 'soon' }, 'dragon: DRAGON_GRACE_PERIOD="soon": expected a duration'],
+  [['app.mjs'], { DRAGON_WARM_PROCESSES: '-3' }, 'dragon: DRAGON_WARM_PROCESSES="-3": expected a whole number from 0 (off) to 64. Fix or unset DRAGON_WARM_PROCESSES'],
+  [['app.mjs'], { DRAGON_WARM_PROCESSES: 'lots' }, 'dragon: DRAGON_WARM_PROCESSES="lots": expected a whole number'],
   [['--log-level', 'loud', 'app.mjs'], {}, 'dragon: --log-level="loud": expected one of error, warn, info, debug'],
   [['--wlm=lsf', 'app.mjs'], {}, 'dragon: --wlm="lsf": expected one of local, slurm, pbs, ssh'],
 ];

@@ -4,6 +4,7 @@
 // (SIGINT to the frontend's process group, as a terminal sends it) does the
 // same in bounded time, a second one hastens it; SIGKILL of the frontend
 // alone takes everything down with it.
+import { readFileSync, readdirSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { suite } from '../helpers/suite.js';
 import { alive, dragon, fixture, killAll, leftovers, nothingLeft, startDragon } from './helpers/dragon.js';
@@ -29,6 +30,26 @@ test('after the head exits, leftover processes (even a SIGTERM-proof one and an 
   assert.match(r.stdout, /ARMED/);
   assert.equal(await nothingLeft(r.info!.runtimeId, 5000), []);
   for (const pid of pids) assert.not.ok(alive(pid), `process ${pid} is gone`);
+});
+
+test('a daemon that left the job\'s session and environment (env -i setsid) is re-parented to the backend, reaped when it ends, and ended at teardown', async () => {
+  const long = `999.${process.pid}${Date.now() % 100000}`;
+  const short = `2.${process.pid}`;
+  const r = await dragon(heads, ['orphans', long, short]);
+  assert.is(r.code, 0, r.stderr);
+  const parents = JSON.parse(/PARENTS (\{.*\})/.exec(r.stdout)![1]!) as { backend: number; long: number; short: number };
+  assert.is(parents.long, parents.backend, 'the long one is the backend\'s child now');
+  assert.is(parents.short, parents.backend, 'the short one too');
+  assert.match(r.stdout, 'SHORT reaped');
+  const left = readdirSync('/proc').filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'latin1') === `sleep\0${long}\0`;
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(left, [], 'no such sleep is left');
+  assert.equal(await nothingLeft(r.info!.runtimeId, 5000), []);
 });
 
 test('SIGINT to the frontend\'s process group tears everything down in bounded time; the head dies of SIGINT (130)', async () => {

@@ -17,7 +17,7 @@ const FLOORS: string[][] = [
   ['runtime/package-root.ts', 'runtime/package-files.ts', 'runtime/config/'],
   ['runtime/wlm/'],
   ['runtime/core/ffi/'],
-  ['runtime/core/identity.ts', 'runtime/core/runtime-env.ts', 'runtime/core/descriptor.ts', 'runtime/core/timeout.ts', 'runtime/core/module-url.ts'],
+  ['runtime/core/identity.ts', 'runtime/core/runtime-env.ts', 'runtime/core/descriptor.ts', 'runtime/core/timeout.ts', 'runtime/core/module-url.ts', 'runtime/core/exit-cleanup.ts', 'runtime/core/no-inspector.ts'],
   ['runtime/core/rundir/'],
   ['runtime/core/codec/'],
   ['runtime/core/memory/'],

@@ -180,6 +180,11 @@ int main(int argc, char **argv)
     a->stdin_open = 1;
     log_init();
     signal(SIGPIPE, SIG_IGN);
+    /* A workload manager's warning before the time limit (sbatch
+     * --signal=USR1@60) reaches every process of the step: it must not end
+     * the node's transport. */
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--pool") && i + 1 < argc)
             pool_b64 = argv[++i];

@@ -26,6 +26,7 @@ import { runtimeVars, warmEnv } from './env.js';
 import { GlobalServices, type Origin, type ProcessRecord } from './global-services.js';
 import { LocalNode } from './local-node.js';
 import { LocalServices } from './local-services.js';
+import { killDescendants } from './orphans.js';
 import type { ExitInfo, ManagedProcess } from './managed-process.js';
 import { execShim } from '../package-files.js';
 import { RemoteNode } from './remote-node.js';
@@ -35,6 +36,8 @@ import { TransportAgent, agentBinary } from './transport-agent.js';
 
 /** GS's request channel: room for bursts of requests; env-sized ones fit inline. */
 const GS_CAPACITY = 256;
+/** Teardown's last sweep of what the job left in our process tree (SIGKILL, then waiting for it to go). */
+const ORPHANS_MS = 2000;
 const GS_BLOCK = 4096;
 const GS_NODE = 0;
 
@@ -350,8 +353,11 @@ export class Backend {
     }
     // the agent served the processes until they ended; it goes before the strays are killed (it is one)
     await this.#agent?.stop();
+    // What left its process group and its environment too (`env -i setsid`): re-parented to us (orphans.ts).
+    const orphans = await killDescendants(ORPHANS_MS);
+    if (orphans) log?.warn('teardown', `${orphans} processes had left their process groups: killed`);
     const strays = await killStrays(this.#s.rtid, 0);
-    if (strays) log?.warn('teardown', `${strays} processes had left their process groups: killed`);
+    if (strays) log?.warn('teardown', `${strays} processes of the run-time outside our process tree: killed`);
     this.#gs?.close();
     this.#port?.close();
     let segments = 0;

@@ -5,6 +5,7 @@
 //   DRAGON_BACKEND  its settings (JSON, schemas/control.ts BackendSettings)
 //   DRAGON_TOKEN    the job's secret, sent back in the first frame; removed from our environment
 //   DRAGON_RT_UID   the run-time id
+import '../core/no-inspector.js'; // first: SIGUSR1/SIGUSR2 harmless from here on
 import { hostname } from 'node:os';
 import type { BackendSettings } from '../../../schemas/control.js';
 import { nodeIndexFromEnv } from '../wlm/rank.js';
@@ -60,6 +61,13 @@ try {
   fail(`cannot start the head process: ${(err as Error).message}`);
 }
 
+// Orphans of the job (a daemon started with `setsid`, `env -i`...) become our children, so
+// teardown finds them (orphans.ts); reaped as they end. Before the head runs its script: it
+// waits for the services.
+const orphans = await import('./orphans.js');
+if (!orphans.becomeSubreaper()) process.stderr.write('dragon backend: warning: cannot become a child subreaper: processes that leave their session may outlive the job\n');
+process.on('SIGCHLD', () => orphans.reapOrphans());
+
 // Imported now: they read the environment set above.
 const [{ BackendSettings: Settings }, { Backend }] = await Promise.all([import('../../../schemas/control.js'), import('./backend.js')]);
 const parsed = Settings.safeParse(raw);
@@ -74,11 +82,8 @@ const backend = new Backend(parsed.data, nodeIndex, token, env, head);
 process.on('SIGTERM', () => void backend.teardown('SIGTERM received'));
 process.on('SIGINT', () => void backend.teardown('SIGINT received'));
 process.on('SIGHUP', () => {});
-// A workload manager's warning before the time limit (sbatch --signal=USR1@60) reaches
-// every task of our step: the frontend forwards such signals to the head; here they
-// must only not kill the backend (Node would start its inspector on SIGUSR1).
-process.on('SIGUSR1', () => {});
-process.on('SIGUSR2', () => {});
+// SIGUSR1/SIGUSR2 (a workload manager's warning, sent to every task of our step) are
+// ignored here (core/no-inspector.ts); the frontend forwards them to the head.
 process.on('uncaughtException', (err) => {
   process.stderr.write(`dragon backend: internal error: ${err.stack ?? err}\n`);
   void backend.teardown('internal error', 'SIGTERM', true).finally(() => process.exit(70));

@@ -6,6 +6,7 @@
 // end (bounded: a grandchild holding the pipes must not stall anything),
 // so nothing printed just before exit is lost.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { trackNodeChild } from './orphans.js';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
@@ -109,6 +110,7 @@ export class ManagedProcess {
       throw failure ?? new Error(`could not start ${spec.argv[0]}`);
     }
     child.on('error', () => {}); // kill() on a dead process; exit is what we follow
+    trackNodeChild(child);
     return new ManagedProcess(child, puid, sink);
   }
 

@@ -7,6 +7,7 @@
 // teardown. Lines of JSON both ways (contract: native/libdragon/docs/GATEWAY.md);
 // its stderr goes into the backend's log.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { trackNodeChild } from './orphans.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,6 +95,7 @@ export class TransportAgent {
     log.info('transport', `starting ${bin} ${args.filter((_, i) => i !== 1).join(' ')}`);
     // a .js agent (a stand-in of the tests, DRAGON_TRANSPORT_BIN) runs in this Node
     const proc = bin.endsWith('.js') ? spawn(process.execPath, [bin, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] }) : spawn(bin, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    trackNodeChild(proc);
     let lastErr = '';
     const errLines = new LineSplitter((b) => {
       for (const line of b.toString('utf8').split('\n')) {

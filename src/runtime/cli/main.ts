@@ -4,6 +4,7 @@
 // then come from DRAGON_* variables and defaults, through the same
 // resolveConfig() as the oclif command's. Any line that starts with a flag
 // (or is empty) goes to the oclif command: flags, --help, --version, errors.
+import '../core/no-inspector.js'; // first: SIGUSR1/SIGUSR2 never open the inspector
 import { resolveConfig } from '../config/resolve.js';
 import { finish, launch } from './launch.js';
 import { loadOptions } from './oclif-config.js';

@@ -2,11 +2,13 @@
 // file that is created on the first line at or above the chosen level, so a
 // quiet run leaves no file. Writes are synchronous (appends of one line): a
 // line written just before a crash is on disk.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LEVELS)[number];
+
+const APPEND_NOFOLLOW = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
 export class Log {
   #fd = -1;
@@ -55,7 +57,8 @@ export class Log {
     try {
       if (this.#fd < 0) {
         mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-        this.#fd = openSync(this.file, 'a', 0o600);
+        // Never through a link planted in its place (its directory is checked: control/private-dir.ts).
+        this.#fd = openSync(this.file, APPEND_NOFOLLOW, 0o600);
       }
       writeSync(this.#fd, line);
       this.#wrote = true;

@@ -178,6 +178,17 @@ export const Errors = {
     });
   },
 
+  poolAllocationsLive(op: string, sizes: number[]): DragonError {
+    const shown = sizes.slice(0, 5).map((n) => `${n} B`).join(', ');
+    const more = sizes.length > 5 ? ` and ${sizes.length - 5} more` : '';
+    const total = sizes.reduce((a, b) => a + b, 0);
+    return new DragonError(`${op}: ${sizes.length} allocation handle(s) of this process still live in the pool (${shown}${more}; ${total} bytes)`, {
+      code: statusName(Status.BUSY),
+      errno: Status.BUSY,
+      hint: 'free() or detach() them first',
+    });
+  },
+
   badMessage(op: string, why: string): DragonError {
     return new DragonError(`${op}: cannot decode the message (${why})`, {
       code: 'DRAGON_ERR_BAD_MESSAGE',
@@ -338,11 +349,22 @@ export const Errors = {
     return new DragonError(message, { code: 'DRAGON_ERR_BACKEND_LOST', hint });
   },
 
-  unsafeDirectory(path: string): DragonError {
-    return new DragonError(`${path} is not a private directory of this user`, {
-      code: 'DRAGON_ERR_RUNTIME_DIR',
-      hint: `Remove it (it must be a directory owned by you with mode 0700) and run again`,
-    });
+  // /tmp/dragon-<user> is not a private directory of ours: `problem` says why.
+  unsafeDirectory(path: string, problem: string, fix: string): DragonError {
+    return new DragonError(`the run-time directory ${path} ${problem}`, { code: 'DRAGON_ERR_RUNTIME_DIR', hint: fix });
+  },
+
+  // The frontend's control listener cannot bind `host` (DRAGON_FRONTEND_ADDR, or the address it chose).
+  cannotListen(host: string, fromEnv: boolean, why: string): DragonError {
+    return fromEnv
+      ? new DragonError(`DRAGON_FRONTEND_ADDR=${JSON.stringify(host)} cannot be listened on (${why})`, {
+          code: 'DRAGON_ERR_BAD_ENV',
+          hint: 'Set it to an IP address of one of this machine\'s interfaces that the nodes reach, or unset it',
+        })
+      : new DragonError(`cannot listen for the nodes' backends on ${host} (${why})`, {
+          code: 'DRAGON_ERR_STARTUP',
+          hint: 'Set DRAGON_FRONTEND_ADDR to an IP address of this machine that the nodes reach',
+        });
   },
 
   runtimeLocked(path: string): DragonError {

@@ -9,6 +9,7 @@ import { Errors } from '../errors/errors.js';
 
 /** Below this, the run-time's own channels (GS's, one reply channel per process) do not fit. */
 export const MIN_POOL_BYTES = 4 << 20;
+const METADATA_BASE = 1 << 20; // the pool's header, on top of ~1% per byte
 
 export function resolvePoolBytes(poolSize: string): number {
   let free: number;
@@ -18,11 +19,16 @@ export function resolvePoolBytes(poolSize: string): number {
   } catch (err) {
     throw Errors.poolSize(`cannot read the free space of ${SHM_DIR} (${(err as Error).message})`, `dragon needs a tmpfs at ${SHM_DIR}`);
   }
-  const bytes = poolSizeBytes(poolSize, free);
+  // A pool of B bytes takes ~1% more for its metadata (a byte per 128-byte block) and a header:
+  // a share is of what is left for the pool itself, so 100% is the largest pool that fits.
+  const usable = Math.max(0, Math.floor((free - METADATA_BASE - 1) / 1.01));
+  const bytes = poolSizeBytes(poolSize, usable);
   const hint = `Pass a smaller --pool-size (or DRAGON_POOL_SIZE), e.g. ${poolSize.endsWith('%') ? '64M' : '10%'}, or free space in ${SHM_DIR}`;
-  // The pool's metadata adds ~1% (a byte per 128-byte block, and a header).
-  if (bytes + Math.ceil(bytes / 100) + (1 << 20) > free) {
-    throw Errors.poolSize(`the default pool (${mib(bytes)}) does not fit in ${SHM_DIR} (${mib(free)} free)`, hint);
+  if (bytes > usable) {
+    throw Errors.poolSize(
+      `the default pool (${mib(bytes)}) does not fit in ${SHM_DIR} (${mib(free)} free, of which ~1% + 1 MiB go to the pool's metadata: at most ${mib(usable)} for the pool)`,
+      hint,
+    );
   }
   if (bytes < MIN_POOL_BYTES) {
     throw Errors.poolSize(

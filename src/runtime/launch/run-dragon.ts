@@ -18,8 +18,10 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DragonConfig, type DragonConfigInput } from '../../../schemas/config.js';
 import type { BackendFrame, BackendSettings, FrontendFrame } from '../../../schemas/control.js';
+import { integerFromText } from '../config/text.js';
 import { Log } from '../control/log.js';
 import { keptLogFile, runtimeDir } from '../core/rundir/paths.js';
+import { ensurePrivateBase } from '../core/rundir/private-dir.js';
 import { killStrays } from '../control/strays.js';
 import { removeRuntimeDir, removeSegments } from '../core/rundir/sweep.js';
 import { requireNativeBuild } from '../package-files.js';
@@ -27,7 +29,7 @@ import { DragonError, Errors } from '../errors/errors.js';
 import { detectAllocation, explainLaunchFailure, launchPlans, selectNodes, type Allocation } from '../wlm/index.js';
 import { ControlServer, type BackendConnection } from './control-server.js';
 import { LaunchedStep, type StepSpec } from './launched-step.js';
-import { listenAddress } from './listen-address.js';
+import { FRONTEND_ADDR_ENV, listenAddress } from './listen-address.js';
 import { OutputWriter } from './output.js';
 import { resolvePoolBytes } from './pool-size.js';
 import { checkScript } from './script.js';
@@ -81,6 +83,7 @@ const TEARDOWN_MARGIN_MS = 5_000;
 /** After the session: how long the backends' steps may take to exit before they are signalled. */
 const STEP_EXIT_MS = 3_000;
 const DEFAULT_WARM_PROCESSES = 2;
+const WARM_PROCESSES_ENV = 'DRAGON_WARM_PROCESSES';
 /** Clean-up of the nodes whose backend died: bounded, the user is waiting. */
 const CLEANUP_MS = 10_000;
 const BACKEND_ENTRY = fileURLToPath(new URL('../backend/main.js', import.meta.url));
@@ -94,8 +97,10 @@ export async function runDragon(input: DragonConfigInput, opts: RunDragonOptions
   }
   const config = parsed.data;
   const env = opts.env ?? process.env;
+  const warm = warmProcesses(env);
   const script = checkScript(config.script);
   requireNativeBuild();
+  ensurePrivateBase(); // before the first line of our log goes below it
   const alloc = await detectAllocation({
     ...(config.wlm ? { wlm: config.wlm } : {}),
     ...(config.hostfile ? { hostfile: config.hostfile } : {}),
@@ -106,7 +111,7 @@ export async function runDragon(input: DragonConfigInput, opts: RunDragonOptions
   // This machine alone: the pool is checked now (a clear error before anything starts);
   // on other nodes each backend sizes its own from its own /dev/shm.
   const poolBytes = alloc.kind === 'local' ? resolvePoolBytes(config.poolSize) : null;
-  return new Launch(config, opts, env, script, alloc, nodes, poolBytes).run();
+  return new Launch(config, opts, env, script, alloc, nodes, poolBytes, warm).run();
 }
 
 /** One node of the job, as the frontend follows it. */
@@ -160,6 +165,7 @@ class Launch {
     private readonly alloc: Allocation,
     names: string[],
     private readonly poolBytes: number | null,
+    private readonly warmProcesses: number,
   ) {
     this.#nodes = names.map((name) => ({ name, conn: undefined, ready: false, done: false, lost: undefined, silent: false, lastHeard: Date.now(), transport: null }));
     this.#log = new Log(keptLogFile(this.#rtid, 'frontend'), this.#rtid, this.#host, config.logLevel);
@@ -179,7 +185,10 @@ class Launch {
   async run(): Promise<number> {
     const { signal, hasten } = this.opts;
     if (signal?.aborted) return exitCodeFor(signalOf(signal.reason));
-    const server = await ControlServer.listen(this.#token, this.#log, listenAddress(!this.#local, this.env));
+    const host = listenAddress(!this.#local, this.env);
+    const server = await ControlServer.listen(this.#token, this.#log, host).catch((err: NodeJS.ErrnoException) => {
+      throw Errors.cannotListen(host, this.env[FRONTEND_ADDR_ENV] !== undefined && this.env[FRONTEND_ADDR_ENV]!.trim() !== '', err.code ?? err.message);
+    });
     const onAbort = () => this.#abort(signalOf(signal?.reason), false);
     const onHasten = () => this.#abort(this.#abortedWith ?? 'SIGTERM', true);
     const onRelay = (sig: NodeJS.Signals) => this.#relaySignal(sig);
@@ -236,7 +245,7 @@ class Launch {
       logLevel: this.config.logLevel,
       gracePeriod: this.config.gracePeriod,
       nodeOptions: this.env.NODE_OPTIONS ?? null,
-      warmProcesses: warmProcesses(this.env),
+      warmProcesses: this.warmProcesses,
       head: { script: this.script, args: this.config.args, cwd: process.cwd() },
     };
     const secrets = { DRAGON_TOKEN: this.#token, DRAGON_BACKEND: JSON.stringify(settings) };
@@ -576,9 +585,17 @@ function exitCodeFor(sig: NodeJS.Signals): number {
   return 128 + (constants.signals[sig] ?? 15);
 }
 
+const MAX_WARM_PROCESSES = 64;
+
+// Not a setting of the config schema (no flag): checked here, refused like one.
 function warmProcesses(env: NodeJS.ProcessEnv): number {
-  const n = Number(env.DRAGON_WARM_PROCESSES ?? DEFAULT_WARM_PROCESSES);
-  return Number.isInteger(n) && n >= 0 && n <= 64 ? n : DEFAULT_WARM_PROCESSES;
+  const text = env[WARM_PROCESSES_ENV];
+  if (text === undefined || text.trim() === '') return DEFAULT_WARM_PROCESSES; // empty = unset, as for every DRAGON_* setting
+  const n = integerFromText(text);
+  if (typeof n !== 'number' || n < 0 || n > MAX_WARM_PROCESSES) {
+    throw Errors.badConfig(WARM_PROCESSES_ENV, text, `expected a whole number from 0 (off) to ${MAX_WARM_PROCESSES}`, `Fix or unset ${WARM_PROCESSES_ENV}`);
+  }
+  return n;
 }
 
 function lastLine(s: string): string {

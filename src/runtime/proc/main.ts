@@ -2,6 +2,9 @@
 //   node [--import tsx] main.js --head SCRIPT [args...]   the head process
 //   node [--import tsx] main.js --target                  a { module, fn, args } process (payload on fd 3)
 // Kept tiny: whatever it imports, every process pays for at start-up.
+// First of all, before the script and before a warm process blocks on fd 3:
+// SIGUSR1/SIGUSR2 become harmless (never the inspector, never death).
+import '../core/no-inspector.js';
 const mode = process.argv[2];
 if (mode === '--head') {
   const { runHead } = await import('./head.js');
@@ -13,4 +16,3 @@ if (mode === '--head') {
   process.stderr.write('dragon: this is an internal entry point of the run-time; run scripts with `dragon SCRIPT`\n');
   process.exitCode = 2;
 }
-export {};

@@ -22,6 +22,7 @@ export class Allocation implements Disposable {
     this.#pool = pool;
     this.#ref = ref;
     this.size = Number(ref.size);
+    pool.trackAllocation(this, this.size);
   }
 
   /** @internal Allocates `bytes` in `pool`; the new handle owns a pool reference. */
@@ -109,6 +110,7 @@ export class Allocation implements Disposable {
   }
 
   #end(state: 'freed' | 'detached'): void {
+    this.#pool?.untrackAllocation(this);
     this.#state = state;
     this.#bytes = undefined;
     this.#pool = undefined;

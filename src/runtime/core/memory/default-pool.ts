@@ -6,7 +6,6 @@
 // this process, created on first use and destroyed when the process exits,
 // so a single-process script (threads of work in one process, or tests)
 // can still use the API.
-import { rmSync } from 'node:fs';
 import { runtimeEnv } from '../runtime-env.js';
 import { MemoryPool } from './pool.js';
 
@@ -18,21 +17,8 @@ export function defaultPool(): MemoryPool {
   if (pool) return pool;
   const env = runtimeEnv();
   if (env) return (pool = MemoryPool.attach(env.defaultPool));
+  // Removed however the process ends, even with objects still open in it
+  // (core/exit-cleanup.ts, as every pool a process outside a run-time creates).
   const own = MemoryPool.create({ bytes: Number(process.env.DRAGON_PRIVATE_POOL_BYTES) || PRIVATE_POOL_BYTES });
-  const segment = `/dev/shm/${own.name}`;
-  // The process is ending: its queues and locks go with it, so the segment
-  // goes even while objects in it are still open here (destroy() would
-  // refuse then). Nothing else can have attached it: no run-time, no
-  // children of ours that could.
-  const remove = () => rmSync(segment, { force: true });
-  process.once('exit', remove);
-  // A signal's default action skips 'exit': remove the segment, then die of
-  // the same signal, unless the script handles that signal itself.
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      remove();
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    });
-  }
   return (pool = own);
 }

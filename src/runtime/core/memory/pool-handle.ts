@@ -12,10 +12,11 @@
 // view koffi makes) are covered by overlapping 4 GiB windows every 2 GiB,
 // so any view of up to 2 GiB fits one window.
 import { Errors, check } from '../../errors/errors.js';
-import { newPoolId, processId, runtimeId } from '../identity.js';
+import { choseRuntimeId, newPoolId, processId, runtimeId } from '../identity.js';
 import { DESC_BYTES, MAX_VIEW_BYTES, native, out, outHandle, type Handle, type NativeAlloc, viewMemory } from '../ffi/native.js';
 import { Status } from '../../errors/status.js';
 import { inspectDescriptor } from '../descriptor.js';
+import { removeAtExit } from '../exit-cleanup.js';
 import { holdRuntimeLock } from '../rundir/runtime-lock.js';
 
 let forgetInWaiter: ((pool: PoolHandle) => void) | undefined;
@@ -30,14 +31,19 @@ const key = (rtid: bigint, poolId: bigint) => `${rtid.toString(16)}:${poolId.toS
 const ptrOut = new BigUint64Array(1);
 const lenOut = new BigUint64Array(1);
 const WINDOW_STEP = MAX_VIEW_BYTES / 2;
+const nameBuf = Buffer.alloc(128);
 
 export class PoolHandle {
   /** Channels and sync objects using the pool: they forbid destroy. */
   private objects = 0;
   /** Every user: MemoryPool wrappers, objects, allocations, views. */
   private refs = 1;
+  /** This process's live Allocation handles of the pool, and their sizes (destroy names them). */
+  private readonly allocations = new Map<object, number>();
   private destroyRequested = false;
   private closed = false;
+  /** Outside a run-time, the segment this process created goes when it ends (cancelled by destroy). */
+  private keepAfterExit: (() => void) | undefined;
   /** Set by the waiter while it holds a doorbell slot in this pool. */
   watched = false;
   /** Address and length of the mapping (base -1: not read yet). */
@@ -69,7 +75,10 @@ export class PoolHandle {
       const rc = native.poolCreate(attrs, out.u64);
       if (rc === Status.EXISTS && poolId === undefined && attempt < 16) continue;
       check(op, rc, `${bytes} bytes, pool id ${id}`);
-      return new PoolHandle(outHandle(), rtid, id);
+      const handle = new PoolHandle(outHandle(), rtid, id);
+      // No Local Services to remove it: the run-time is this process's own.
+      if (choseRuntimeId()) handle.keepAfterExit = removeAtExit(`/dev/shm${handle.segmentName()}`);
+      return handle;
     }
   }
 
@@ -115,6 +124,15 @@ export class PoolHandle {
     this.objects++;
   }
 
+  /** An Allocation handle of this process starts using the pool (it holds a reference of its own). */
+  trackAllocation(owner: object, bytes: number): void {
+    this.allocations.set(owner, bytes);
+  }
+
+  untrackAllocation(owner: object): void {
+    this.allocations.delete(owner);
+  }
+
   releaseObject(): void {
     this.objects--;
     this.release();
@@ -126,11 +144,12 @@ export class PoolHandle {
   }
 
   // Destroys the pool once nothing of this process uses it any more. Live
-  // channel or sync handles make it an error (destroy them first); live
-  // allocations and views only defer it, since their memory must stay
-  // mapped until they are released.
+  // channel, sync or allocation handles make it an error (destroy, free or
+  // detach them first); live zero-copy views only defer it, since their
+  // memory must stay mapped until they are collected.
   requestDestroy(op: string): void {
     if (this.objects > 0) throw Errors.poolBusy(op, this.objects);
+    if (this.allocations.size > 0) throw Errors.poolAllocationsLive(op, [...this.allocations.values()]);
     this.destroyRequested = true;
     // Nobody finds it any more: a later attach maps afresh (and fails with
     // NOT_FOUND once the segment is gone).
@@ -166,6 +185,12 @@ export class PoolHandle {
     return Buffer.from(ab, offset - start, length);
   }
 
+  /** "/dragon-<user>-<rtid>-p<id>": the segment's name in /dev/shm. */
+  segmentName(): string {
+    check('MemoryPool.name', native.poolName(this.ptr, nameBuf, nameBuf.length));
+    return nameBuf.toString('latin1', 0, nameBuf.indexOf(0));
+  }
+
   private uncache(): void {
     const k = key(this.rtid, this.poolId);
     if (cache.get(k) === this) cache.delete(k);
@@ -179,6 +204,7 @@ export class PoolHandle {
     this.uncache();
     if (this.watched) forgetInWaiter?.(this);
     const destroy = this.destroyRequested;
+    if (destroy) this.keepAfterExit?.();
     const rc = destroy ? native.poolDestroy(this.ptr) : native.poolDetach(this.ptr);
     check(destroy ? 'MemoryPool.destroy' : 'MemoryPool.detach', rc);
   }

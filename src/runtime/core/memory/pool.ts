@@ -30,7 +30,6 @@ export interface PoolStats {
 const statsBuf = new ArrayBuffer(40);
 const statsU64 = new BigUint64Array(statsBuf);
 const statsF64 = new Float64Array(statsBuf);
-const nameBuf = Buffer.alloc(128);
 
 export class MemoryPool implements Disposable {
   #handle: PoolHandle | undefined;
@@ -74,9 +73,7 @@ export class MemoryPool implements Disposable {
 
   /** The shared-memory segment's name ("/dragon-<user>-<rtid>-p<id>"). */
   get name(): string {
-    const h = this.#live('MemoryPool.name');
-    check('MemoryPool.name', native.poolName(h.ptr, nameBuf, nameBuf.length));
-    return nameBuf.toString('latin1', 0, nameBuf.indexOf(0));
+    return this.#live('MemoryPool.name').segmentName();
   }
 
   stats(): PoolStats {
@@ -107,9 +104,9 @@ export class MemoryPool implements Disposable {
   }
 
   /**
-   * Destroys the pool for every process: the segment is unlinked. Channel
-   * and sync handles of this process must be destroyed or detached first;
-   * live zero-copy views and allocation handles defer it until released.
+   * Destroys the pool for every process: the segment is unlinked. Channel,
+   * sync and allocation handles of this process must be destroyed, freed or
+   * detached first; live zero-copy views defer it until released.
    */
   destroy(): void {
     const h = this.#live('MemoryPool.destroy');

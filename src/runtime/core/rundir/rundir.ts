@@ -4,9 +4,10 @@
 // is held, so dragon-cleanup never sees it without a held lock. Removed at
 // teardown; a log with something in it is kept first, as
 // /tmp/dragon-<user>/logs/<rtid hex>-<host>.log.
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LOCK_FILE, keptLogFile, pendingRuntimeDir, runtimeBase, runtimeDir } from './paths.js';
+import { LOCK_FILE, keptLogFile, pendingRuntimeDir, runtimeDir } from './paths.js';
+import { ensurePrivateBase } from './private-dir.js';
 import { Errors } from '../../errors/errors.js';
 import { tryLockExclusive } from '../ffi/syscalls.js';
 
@@ -22,15 +23,7 @@ export class RuntimeDir {
   }
 
   static create(rtid: string, host: string): RuntimeDir {
-    const base = runtimeBase();
-    mkdirSync(base, { recursive: true, mode: 0o700 });
-    // /tmp is shared: a directory another user planted there must not
-    // receive our lock and logs.
-    const st = lstatSync(base);
-    const uid = process.geteuid?.();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-      throw Errors.unsafeDirectory(base);
-    }
+    ensurePrivateBase();
     const pending = pendingRuntimeDir(rtid);
     const path = runtimeDir(rtid);
     mkdirSync(pending, { mode: 0o700 });

@@ -53,7 +53,11 @@ export function removeRuntimeDir(rtidHex: string): string[] {
         // lost with the directory
       }
     }
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // not ours to remove (the run-time's directory was refused at start-up)
+    }
   }
   return kept;
 }
