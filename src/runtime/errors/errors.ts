@@ -360,6 +360,7 @@ export const Errors = {
       ? new DragonError(`DRAGON_FRONTEND_ADDR=${JSON.stringify(host)} cannot be listened on (${why})`, {
           code: 'DRAGON_ERR_BAD_ENV',
           hint: 'Set it to an IP address of one of this machine\'s interfaces that the nodes reach, or unset it',
+          exitCode: 2,
         })
       : new DragonError(`cannot listen for the nodes' backends on ${host} (${why})`, {
           code: 'DRAGON_ERR_STARTUP',
