@@ -102,6 +102,14 @@ export class Backend {
       await this.#startServices();
     } catch (err) {
       const e = err as { message?: string; code?: string };
+      if (this.#teardown) {
+        // Torn down while starting (the head already exited, the frontend
+        // asked): teardown ends what was starting (the agent, SIGKILLed with
+        // the other descendants), which is not a start-up failure to report.
+        this.#log.info('backend', `start-up stopped by the teardown: ${e.message}`);
+        await this.#teardown;
+        return 0;
+      }
       this.#log.error('backend', `start-up failed: ${e.message}`);
       this.#link.send({ type: 'failed', message: e.message ?? String(err), code: e.code ?? 'DRAGON_ERR_STARTUP' });
       this.#early?.abandon();
