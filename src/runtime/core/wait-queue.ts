@@ -9,7 +9,7 @@ import type { PoolHandle } from './pool-handle.js';
 import { performance } from 'node:perf_hooks';
 import { Spinner } from './spinner.js';
 import { BLOCKED } from './blocked.js';
-import { Waiter } from './waiter.js';
+import { Waiter, type Drainable } from './waiter.js';
 import { addWatch, removeWatch } from './watches.js';
 
 export { BLOCKED };
@@ -28,12 +28,24 @@ export interface OpSpec<T> {
   onTimeout?: ((ms: number) => T | PromiseLike<T>) | undefined;
   /** Clean-up on abort before the AbortError is delivered (may be async). */
   onAbort?: ((err: DragonError) => T | PromiseLike<T>) | undefined;
+  /**
+   * The operation may also wait for pool memory (a send of a message larger
+   * than a block): while it waits, the queue watches the pool's frees too.
+   */
+  memory?: boolean | undefined;
 }
 
 /** How the object is watched: one part per C event the queue waits on. */
 export interface Watch {
   pool: PoolHandle;
   parts: WatchPart[];
+  /** The pool's frees, watched only while an operation with `memory` waits (see OpSpec). */
+  memory?: MemoryWatch | undefined;
+}
+
+/** A watch under a bit of its own (the pool's: one per pool and process, shared by its objects). */
+export interface MemoryWatch extends WatchPart {
+  bit: number;
 }
 
 export interface WatchPart {
@@ -76,6 +88,11 @@ export class WaitQueue {
   private head = 0;
   private live = 0;
   private watching = false;
+  /** Parked operations that may wait for pool memory, and whether the pool's frees are watched. */
+  private memoryOps = 0;
+  private memoryWatched = false;
+  /** Retries this queue when the pool's bit rings. */
+  private readonly memoryDrain: Drainable | undefined;
   private readonly spinner = new Spinner();
 
   constructor(
@@ -83,6 +100,7 @@ export class WaitQueue {
     private readonly how: Watch,
   ) {
     this.bit = bit;
+    if (how.memory) this.memoryDrain = { bit: how.memory.bit, drain: () => this.drain() };
   }
 
   get size(): number {
@@ -106,6 +124,7 @@ export class WaitQueue {
         r = this.spinner.spin(spec.attempt);
         if (r !== BLOCKED) return Promise.resolve(r);
         this.startWatching(spec.op);
+        if (spec.memory) this.watchMemory(spec.op);
         r = spec.attempt();
         if (r !== BLOCKED) {
           this.stopWatchingIfIdle();
@@ -159,6 +178,8 @@ export class WaitQueue {
 
   private park<T>(spec: OpSpec<T>, ms: number, signal: AbortSignal | undefined, start: number): Promise<T> {
     if (!this.watching) this.startWatching(spec.op);
+    // before any retry of this operation (the drain that reaches it)
+    if (spec.memory) this.watchMemory(spec.op);
     return new Promise<T>((resolve, reject) => {
       const p: Parked = {
         spec,
@@ -181,6 +202,7 @@ export class WaitQueue {
       }
       this.ops.push(p);
       this.live++;
+      if (spec.memory) this.memoryOps++;
       Waiter.get().parked();
     });
   }
@@ -217,6 +239,7 @@ export class WaitQueue {
   private settle(p: Parked): void {
     p.settled = true;
     this.live--;
+    if (p.spec.memory) this.memoryOps--;
     if (p.timer) clearTimeout(p.timer);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     Waiter.get().settled();
@@ -251,7 +274,24 @@ export class WaitQueue {
     waiter.activate(this);
   }
 
+  private watchMemory(op: string): void {
+    const memory = this.how.memory;
+    if (this.memoryWatched || !memory) return;
+    const waiter = Waiter.get();
+    this.how.pool.watched = true;
+    check(op, addWatch(memory.key, () => memory.watch(waiter, memory.bit)));
+    this.memoryWatched = true;
+    waiter.activate(this.memoryDrain!);
+  }
+
   private stopWatchingIfIdle(): void {
+    if (this.memoryWatched && this.memoryOps === 0) {
+      const waiter = Waiter.get();
+      const memory = this.how.memory!;
+      this.memoryWatched = false;
+      waiter.deactivate(this.memoryDrain!);
+      removeWatch(memory.key, () => memory.unwatch(waiter));
+    }
     if (!this.watching || this.live > 0) return;
     const waiter = Waiter.get();
     this.watching = false;
