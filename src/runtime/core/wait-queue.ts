@@ -4,6 +4,9 @@
 // object -> try once more (no lost wake-up: the watch is registered before
 // that last try) -> park here. Each ring of the handle's bit retries the
 // parked operations from the head and stops at the first that would block.
+// An operation that may also lack pool memory (a large send) adds a watch of
+// the pool's frees, under the pool's bit, while it waits: a slot alone is
+// not enough for it, and memory can be freed through any object of the pool.
 import { type DragonError, Errors, check } from './errors.js';
 import type { PoolHandle } from './pool-handle.js';
 import { performance } from 'node:perf_hooks';
