@@ -96,7 +96,7 @@ test('sends of several channels of one pool waiting for memory all wake, in orde
   freeAll(big, small);
 });
 
-test('an async send waiting for memory honours its timeout and AbortSignal and keeps nothing', async () => {
+test('a send waiting for memory honours its timeout (async, sync) and AbortSignal and keeps nothing', async () => {
   using pool = MemoryPool.create({ bytes: POOL_BYTES });
   using ch = Channel.create({ pool, capacity: 4, blockSize: 64 });
   const { big, small } = fill(pool);
@@ -108,6 +108,12 @@ test('an async send waiting for memory honours its timeout and AbortSignal and k
   const aborted = rejection(ch.sendBytes(Buffer.alloc(CHUNK), { signal: ac.signal }));
   setTimeout(() => ac.abort(), 20);
   assert.is((await aborted).name, 'AbortError');
+  const t1 = performance.now();
+  assert.throws(
+    () => ch.sendBytesSync(Buffer.alloc(CHUNK), { timeout: 50 }),
+    (e: DragonError) => e.code === 'DRAGON_ERR_TIMEOUT',
+  );
+  assert.ok(performance.now() - t1 >= 49, 'sync');
   // nothing was sent or kept: the pool is as full as before, the channel empty
   assert.is(ch.count(), 0);
   assert.is(pool.stats().freeBytes, 0);
