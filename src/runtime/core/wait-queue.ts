@@ -7,12 +7,13 @@
 // An operation that may also lack pool memory (a large send) adds a watch of
 // the pool's frees, under the pool's bit, while it waits: a slot alone is
 // not enough for it, and memory can be freed through any object of the pool.
+import type { Drainable } from './waiter.js';
 import { type DragonError, Errors, check } from './errors.js';
 import type { PoolHandle } from './pool-handle.js';
 import { performance } from 'node:perf_hooks';
 import { Spinner } from './spinner.js';
 import { BLOCKED } from './blocked.js';
-import { Waiter, type Drainable } from './waiter.js';
+import { Waiter } from './waiter.js';
 import { addWatch, removeWatch } from './watches.js';
 
 export { BLOCKED };
