@@ -849,6 +849,17 @@ dragonError_t dragon_pool_mapping(const dragon_pool_t *pool, void **base, uint64
 
 /* ---- allocations ---------------------------------------------------------------- */
 
+/* The order of the block an allocation of size bytes takes (0 = never fits). */
+static unsigned order_for(const dg__pool_hdr_t *h, uint64_t size)
+{
+    if (size > h->heap_bytes)
+        return 0;
+    unsigned k = ceil_log2(size + DG_BLK_HDR);
+    if (k < DG_MIN_ORDER)
+        k = DG_MIN_ORDER;
+    return k > floor_log2(h->heap_bytes) ? 0 : k;
+}
+
 typedef struct dg__alloc_ctx {
     const dragon_pool_t *pool;
     unsigned order;
@@ -874,12 +885,8 @@ dragonError_t dg__pool_alloc(dragon_pool_t *pool, uint64_t size, uint32_t kind, 
     if (!pool || !out || kind < DG_KIND_USER || kind > DG_KIND_MSG)
         return DRAGON_ERR_INVALID_ARGUMENT;
     dg__pool_hdr_t *h = pool->hdr;
-    if (size > h->heap_bytes)
-        return DRAGON_ERR_TOO_LARGE;
-    unsigned k = ceil_log2(size + DG_BLK_HDR);
-    if (k < DG_MIN_ORDER)
-        k = DG_MIN_ORDER;
-    if (k > floor_log2(h->heap_bytes))
+    unsigned k = order_for(h, size);
+    if (k == 0)
         return DRAGON_ERR_TOO_LARGE; /* larger than the largest top-level block */
     dg__alloc_ctx_t c = {pool, k, kind, size, owner, out};
     /* Tries first (timeout 0 is one try). A sleeper is registered under the
@@ -889,6 +896,58 @@ dragonError_t dg__pool_alloc(dragon_pool_t *pool, uint64_t size, uint32_t kind, 
      * would. */
     return dg__event_wait(&h->free_ev, pool->puid, 0, try_alloc, &c, dg__deadline(timeout_us),
                           &pool->alloc_spin);
+}
+
+typedef struct dg__space_ctx {
+    const dragon_pool_t *pool;
+    unsigned order;
+} dg__space_ctx_t;
+
+/* Is there a free block of at least the wanted order right now? Read under
+ * the lock, so a process that died inside the allocator is repaired first. */
+static dragonError_t try_space(void *arg)
+{
+    dg__space_ctx_t *c = arg;
+    dragonError_t rc = pool_lock(c->pool);
+    if (rc != DRAGON_OK)
+        return rc;
+    const dg__pool_hdr_t *h = c->pool->hdr;
+    rc = DG_NO_SPACE;
+    if (atomic_load(&h->destroyed))
+        rc = DRAGON_ERR_DESTROYED;
+    for (unsigned j = c->order; rc == DG_NO_SPACE && j <= floor_log2(h->heap_bytes); j++)
+        if (h->free_head[j] != DG_NO_BLOCK)
+            rc = DRAGON_OK;
+    pool_unlock(c->pool);
+    return rc;
+}
+
+dragonError_t dragon_pool_wait_space(dragon_pool_t *pool, uint64_t size, int64_t timeout_us)
+{
+    if (!pool)
+        return DRAGON_ERR_INVALID_ARGUMENT;
+    dg__space_ctx_t c = {pool, order_for(pool->hdr, size)};
+    if (c.order == 0)
+        return DRAGON_ERR_TOO_LARGE;
+    /* The same event blocking allocations sleep on: every free signals it. */
+    return dg__event_wait(&pool->hdr->free_ev, pool->puid, DG_WAIT_ALL, try_space, &c,
+                          dg__deadline(timeout_us), &pool->alloc_spin);
+}
+
+dragonError_t dragon_pool_watch(dragon_pool_t *pool, dragon_waiter_t *w, uint32_t bit)
+{
+    if (!pool || !w || bit > 63)
+        return DRAGON_ERR_INVALID_ARGUMENT;
+    if (atomic_load(&pool->hdr->destroyed))
+        return DRAGON_ERR_DESTROYED;
+    return dg__event_watch(pool, &pool->hdr->free_ev, w, bit);
+}
+
+dragonError_t dragon_pool_unwatch(dragon_pool_t *pool, dragon_waiter_t *w)
+{
+    if (!pool || !w)
+        return DRAGON_ERR_INVALID_ARGUMENT;
+    return dg__event_unwatch(pool, &pool->hdr->free_ev, w);
 }
 
 dragonError_t dragon_pool_alloc(dragon_pool_t *pool, uint64_t size, int64_t timeout_us,

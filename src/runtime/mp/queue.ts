@@ -10,7 +10,8 @@
 //     the channel while it has room (synchronously: a producer putting in a
 //     loop without turning the event loop keeps the channel fed), and an
 //     async pump, started when the event loop turns, moves the rest as room
-//     appears. While the pump has items the event loop stays alive (its
+//     appears (a free slot and, for an item larger than a slot, pool
+//     memory for it). While the pump has items the event loop stays alive (its
 //     wait for room holds it), like Python joining its feeder thread at
 //     exit. Items of one handle arrive in the order they were put.
 import { Channel } from '../core/channel/channel.js';
@@ -253,11 +254,14 @@ export class Queue<T = unknown> implements Disposable {
       try {
         if (local) {
           this.#flush(`${this.what}.put`);
-          // the channel is full: wait for room (puts meanwhile flush too)
+          // The channel is full, or the pool has no memory for the item:
+          // wait for room for it (a free slot and, for a large item, a free
+          // block; puts meanwhile flush too). Waiting for a slot alone would
+          // spin while memory is what is missing.
           if (this.#head < fifo.length) {
             const wait = (this.#pumpWait = new AbortController());
             try {
-              await ch.poll(Channel.POLL_OUT, { signal: wait.signal });
+              await ch.waitSendable(fifo[this.#head]!.length, { signal: wait.signal });
             } catch (err) {
               if (!wait.signal.aborted) throw err;
             } finally {

@@ -21,6 +21,8 @@ extern "C" {
 #define DRAGON_WAIT_FOREVER (-1)
 
 typedef struct dragon_pool dragon_pool_t; /* process-local handle */
+/* The per-process waiter of async callers (waiter.h). */
+typedef struct dragon_waiter dragon_waiter_t;
 
 /* A reference to an allocation. A plain value: copy it freely; gen guards
  * against use after the block was freed and reused. */
@@ -87,6 +89,20 @@ dragonError_t dragon_pool_mapping(const dragon_pool_t *pool, void **base, uint64
  * DRAGON_ERR_TOO_LARGE at once when size can never fit. */
 dragonError_t dragon_pool_alloc(dragon_pool_t *pool, uint64_t size, int64_t timeout_us,
                                 dragon_alloc_t *out);
+/* Waits up to timeout_us until a block for an allocation of size bytes is
+ * free (0 checks once). A hint, not a reservation: another process may take
+ * it first, so allocate with timeout 0 and wait again on DRAGON_ERR_TIMEOUT.
+ * DRAGON_ERR_TOO_LARGE at once when size can never fit. */
+dragonError_t dragon_pool_wait_space(dragon_pool_t *pool, uint64_t size, int64_t timeout_us);
+
+/* Async waiting for memory: ring w's doorbell with `bit` (0..63) whenever
+ * memory of the pool is freed (by any process, through any allocation or
+ * channel) or the pool is destroyed. Register, then retry the allocation
+ * (or the send) with timeout 0, then wait for the bit: that order loses no
+ * wake-up. Unwatch drops every bit w watches the pool's frees with. */
+dragonError_t dragon_pool_watch(dragon_pool_t *pool, dragon_waiter_t *w, uint32_t bit);
+dragonError_t dragon_pool_unwatch(dragon_pool_t *pool, dragon_waiter_t *w);
+
 /* Frees an allocation from any process; a stale or double free is
  * DRAGON_ERR_DESTROYED, never a corruption. */
 dragonError_t dragon_pool_free(dragon_pool_t *pool, dragon_alloc_t alloc);

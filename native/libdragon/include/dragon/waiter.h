@@ -1,7 +1,8 @@
 /* One waiter per process: a thread that sleeps on this process's doorbell
  * slots (one per pool it watches, via futex_waitv) and writes a byte to a
  * pipe when any is rung, so an event loop can wait for many channel and
- * sync operations without parking a thread per operation. The thread never
+ * sync operations (and for pool memory: dragon_pool_watch) without parking
+ * a thread per operation. The thread never
  * calls back into the caller. */
 #ifndef DRAGON_WAITER_H
 #define DRAGON_WAITER_H

@@ -13,7 +13,7 @@ import { PoolHandle, thisNode } from '../memory/pool-handle.js';
 import { runtimeId } from '../identity.js';
 import type { MemoryPool } from '../memory/pool.js';
 import { Status } from '../../errors/status.js';
-import { BLOCKED, WaitQueue, type OpSpec, type Watch } from '../wait/wait-queue.js';
+import { BLOCKED, WaitQueue, type MemoryWatch, type OpSpec, type Watch } from '../wait/wait-queue.js';
 import { timeoutMs, timeoutUs, type WaitOptions } from '../timeout.js';
 import type { Waiter } from '../wait/waiter.js';
 import { bitFor, objectKey, releaseBit } from '../wait/watches.js';
@@ -141,6 +141,8 @@ export class Channel implements Disposable {
   readonly #created: boolean;
   readonly #desc: Uint8Array;
   readonly #key!: string;
+  /** The pool's key: its doorbell bit for "memory was freed" is shared by its objects. */
+  readonly #poolKey!: string;
   readonly #recvQ!: WaitQueue;
   readonly #sendQ!: WaitQueue;
   #pollQ: WaitQueue | undefined;
@@ -171,8 +173,11 @@ export class Channel implements Disposable {
     this.blockSize = Number(infoOut[1]);
     this.#key = objectKey(this.#desc);
     const bit = bitFor(this.#key);
+    this.#poolKey = objectKey(pool.descriptor);
+    const sendWatch = this.#watch(WATCH_OUT);
+    sendWatch.memory = memoryWatch(pool, this.#poolKey);
     this.#recvQ = new WaitQueue(bit, this.#watch(WATCH_IN));
-    this.#sendQ = new WaitQueue(bit, this.#watch(WATCH_OUT));
+    this.#sendQ = new WaitQueue(bit, sendWatch);
   }
 
   static create(options: ChannelOptions): Channel {
@@ -325,8 +330,45 @@ export class Channel implements Disposable {
         if (rc === Status.TIMEOUT) return BLOCKED;
         throw Errors.native(op, rc, `${len} bytes`);
       },
+      // a message larger than a block also waits for a block of the pool
+      memory: len > this.blockSize,
     };
     return this.#sendQ.run(spec, options, tried);
+  }
+
+  /**
+   * @internal Resolves once a send of `len` bytes would not wait: a slot is
+   * free and, for a message larger than a block, so is pool memory for it.
+   * A hint (another sender may take them first): for a feeder that sends
+   * with timeout 0 and must not spin while memory, not a slot, is missing.
+   */
+  waitSendable(len: number, options?: WaitOptions): Promise<void> {
+    const op = 'Channel.send';
+    try {
+      this.#live(op);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ptr = this.#ptr;
+    const pool = this.#pool;
+    const large = len > this.blockSize;
+    return this.#sendQ.run(
+      {
+        op,
+        attempt: () => {
+          const rc = native.channelPoll(ptr, Channel.POLL_OUT, 0, revents);
+          if (rc !== Status.OK && rc !== Status.TIMEOUT) throw Errors.native(op, rc);
+          if ((revents[0]! & Channel.POLL_OUT) === 0) return BLOCKED;
+          if (!large) return undefined;
+          const space = native.poolWaitSpace(pool.ptr, len, 0);
+          if (space === Status.OK) return undefined;
+          if (space === Status.TIMEOUT) return BLOCKED;
+          throw Errors.native(op, space, `${len} bytes`);
+        },
+        memory: large,
+      },
+      options,
+    );
   }
 
   #sendSync(op: string, buf: Uint8Array, len: number, options: SendOptions | undefined): void {
@@ -573,6 +615,7 @@ export class Channel implements Disposable {
     this.#state = how;
     for (const q of [this.#recvQ, this.#sendQ, this.#pollQ]) q?.failAll(() => Errors.closedWhilePending('channel', op, how));
     releaseBit(this.#key);
+    releaseBit(this.#poolKey);
     try {
       check(op, how === 'destroyed' ? native.channelDestroy(this.#ptr) : native.channelDetach(this.#ptr));
     } finally {
@@ -596,6 +639,16 @@ export class Channel implements Disposable {
   #live(op: string): void {
     if (this.#state !== 'open') throw Errors.closed('channel', op, this.#state);
   }
+}
+
+// The pool's frees, under the pool's bit (held while a channel of it is open here).
+function memoryWatch(pool: PoolHandle, poolKey: string): MemoryWatch {
+  return {
+    key: `${poolKey}:free`,
+    bit: bitFor(poolKey),
+    watch: (w: Waiter, bit: number) => native.poolWatch(pool.ptr, w.ptr, bit) as number,
+    unwatch: (w: Waiter) => native.poolUnwatch(pool.ptr, w.ptr) as number,
+  };
 }
 
 // A uint64 field of msgBuf (8-byte index) as a number.

@@ -1,7 +1,7 @@
 // Loads libdragon.so with koffi and declares every function the binding
 // calls, on first use rather than at import: a process that imports
 // dragonhpc but never maps shared memory (a Process target, the frontend)
-// does not pay for koffi's addon, dlopen and 78 declarations (~15 ms on our
+// does not pay for koffi's addon, dlopen and 81 declarations (~15 ms on our
 // 2-core test machine). Until then `native` holds stubs that load and
 // forward; afterwards it is rebound (an ES live binding) to the real
 // functions, so hot calls go straight to koffi.
@@ -69,6 +69,9 @@ export const DECLARATIONS = {
   poolMapping: 'int dragon_pool_mapping(uintptr_t pool, void *base, void *len)',
   poolAlloc: 'int dragon_pool_alloc(uintptr_t pool, uint64_t size, int64_t timeout_us, void *out)',
   poolFree: 'int dragon_pool_free(uintptr_t pool, dragon_alloc_t alloc)',
+  poolWaitSpace: 'int dragon_pool_wait_space(uintptr_t pool, uint64_t size, int64_t timeout_us)',
+  poolWatch: 'int dragon_pool_watch(uintptr_t pool, uintptr_t w, uint32_t bit)',
+  poolUnwatch: 'int dragon_pool_unwatch(uintptr_t pool, uintptr_t w)',
   allocPtr: 'int dragon_alloc_ptr(uintptr_t pool, dragon_alloc_t alloc, void *ptr)',
   allocSetOwner: 'int dragon_alloc_set_owner(uintptr_t pool, dragon_alloc_t alloc, uint64_t puid)',
   allocSerialize: 'int dragon_alloc_serialize(uintptr_t pool, dragon_alloc_t alloc, void *buf, size_t cap, void *len)',

@@ -4,6 +4,10 @@
 // object -> try once more (no lost wake-up: the watch is registered before
 // that last try) -> park here. Each ring of the handle's bit retries the
 // parked operations from the head and stops at the first that would block.
+// An operation that may also lack pool memory (a large send) adds a watch of
+// the pool's frees, under the pool's bit, while it waits: a slot alone is
+// not enough for it, and memory can be freed through any object of the pool.
+import type { Drainable } from './waiter.js';
 import { type DragonError, Errors, check } from '../../errors/errors.js';
 import { timeoutMs, type WaitOptions } from '../timeout.js';
 import type { PoolHandle } from '../memory/pool-handle.js';
@@ -23,12 +27,24 @@ export interface OpSpec<T> {
   onTimeout?: ((ms: number) => T | PromiseLike<T>) | undefined;
   /** Clean-up on abort before the AbortError is delivered (may be async). */
   onAbort?: ((err: DragonError) => T | PromiseLike<T>) | undefined;
+  /**
+   * The operation may also wait for pool memory (a send of a message larger
+   * than a block): while it waits, the queue watches the pool's frees too.
+   */
+  memory?: boolean | undefined;
 }
 
 /** How the object is watched: one part per C event the queue waits on. */
 export interface Watch {
   pool: PoolHandle;
   parts: WatchPart[];
+  /** The pool's frees, watched only while an operation with `memory` waits (see OpSpec). */
+  memory?: MemoryWatch | undefined;
+}
+
+/** A watch under a bit of its own (the pool's: one per pool and process, shared by its objects). */
+export interface MemoryWatch extends WatchPart {
+  bit: number;
 }
 
 export interface WatchPart {
@@ -56,6 +72,11 @@ export class WaitQueue {
   private head = 0;
   private live = 0;
   private watching = false;
+  /** Parked operations that may wait for pool memory, and whether the pool's frees are watched. */
+  private memoryOps = 0;
+  private memoryWatched = false;
+  /** Retries this queue when the pool's bit rings. */
+  private readonly memoryDrain: Drainable | undefined;
   private readonly spinner = new Spinner();
 
   constructor(
@@ -63,6 +84,7 @@ export class WaitQueue {
     private readonly how: Watch,
   ) {
     this.bit = bit;
+    if (how.memory) this.memoryDrain = { bit: how.memory.bit, drain: () => this.drain() };
   }
 
   get size(): number {
@@ -86,6 +108,7 @@ export class WaitQueue {
         r = this.spinner.spin(spec.attempt);
         if (r !== BLOCKED) return Promise.resolve(r);
         this.startWatching(spec.op);
+        if (spec.memory) this.watchMemory(spec.op);
         r = spec.attempt();
         if (r !== BLOCKED) {
           this.stopWatchingIfIdle();
@@ -139,6 +162,8 @@ export class WaitQueue {
 
   private park<T>(spec: OpSpec<T>, ms: number, signal: AbortSignal | undefined, start: number): Promise<T> {
     if (!this.watching) this.startWatching(spec.op);
+    // before any retry of this operation (the drain that reaches it)
+    if (spec.memory) this.watchMemory(spec.op);
     return new Promise<T>((resolve, reject) => {
       const p: Parked = {
         spec,
@@ -161,6 +186,7 @@ export class WaitQueue {
       }
       this.ops.push(p);
       this.live++;
+      if (spec.memory) this.memoryOps++;
       Waiter.get().parked();
     });
   }
@@ -197,6 +223,7 @@ export class WaitQueue {
   private settle(p: Parked): void {
     p.settled = true;
     this.live--;
+    if (p.spec.memory) this.memoryOps--;
     if (p.timer) clearTimeout(p.timer);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     Waiter.get().settled();
@@ -231,7 +258,24 @@ export class WaitQueue {
     waiter.activate(this);
   }
 
+  private watchMemory(op: string): void {
+    const memory = this.how.memory;
+    if (this.memoryWatched || !memory) return;
+    const waiter = Waiter.get();
+    this.how.pool.watched = true;
+    check(op, addWatch(memory.key, () => memory.watch(waiter, memory.bit)));
+    this.memoryWatched = true;
+    waiter.activate(this.memoryDrain!);
+  }
+
   private stopWatchingIfIdle(): void {
+    if (this.memoryWatched && this.memoryOps === 0) {
+      const waiter = Waiter.get();
+      const memory = this.how.memory!;
+      this.memoryWatched = false;
+      waiter.deactivate(this.memoryDrain!);
+      removeWatch(memory.key, () => memory.unwatch(waiter));
+    }
     if (!this.watching || this.live > 0) return;
     const waiter = Waiter.get();
     this.watching = false;
