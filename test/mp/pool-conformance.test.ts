@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { suite } from '../helpers/suite.js';
-import { dragon, nothingLeft, type DragonResult } from '../runtime/helpers/dragon.js';
+import { dragon, nothingLeft, scenarios, type DragonResult } from '../runtime/helpers/dragon.js';
 
 const test = suite('Pool (Python conformance)');
 const HEAD = fileURLToPath(new URL('../fixtures/mp/pool-conformance-head.js', import.meta.url));
 let run: DragonResult;
 let dir: string;
-const results = new Map<string, any>();
+let result: (name: string) => any = () => assert.unreachable('the head did not run');
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dragon-pool-ts-'));
@@ -23,17 +23,11 @@ test.before(async () => {
       'export function cube(x: number): number {\n  return x ** 3;\n}\nexport function offset(x: number): number {\n  return base + x;\n}\n',
   );
   run = await dragon(HEAD, [dir], {}, 80_000);
-  for (const m of run.stdout.matchAll(/^RESULT (\S+) (.*)$/gm)) results.set(m[1]!, JSON.parse(m[2]!));
+  result = scenarios(run);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-function result(name: string): any {
-  const r = results.get(name);
-  assert.ok(r, `scenario ${name} ran (exit ${run.code}): ${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`);
-  assert.not.ok(r.failed, `scenario ${name}: ${r.failed}`);
-  return r;
-}
 
 test('the head exits 0 and leaves nothing behind', async () => {
   assert.is(run.code, 0, run.stderr);

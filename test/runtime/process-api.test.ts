@@ -3,12 +3,12 @@
 // findings; each test below checks one of them.
 import * as assert from 'uvu/assert';
 import { suite } from '../helpers/suite.js';
-import { dragon, fixture, nothingLeft, type DragonResult } from './helpers/dragon.js';
+import { dragon, fixture, nothingLeft, scenarios, type DragonResult } from './helpers/dragon.js';
 
 const test = suite('Process');
 const FIRST_PUID = 2 ** 32;
 let run: DragonResult;
-const results = new Map<string, any>();
+let result: (name: string) => any = () => assert.unreachable('the head did not run');
 
 test.before(async () => {
   run = await dragon(fixture('process-api'), [], {
@@ -16,15 +16,9 @@ test.before(async () => {
     env: { SLURM_PROCID: '3', SLURM_STEP_ID: '7', PMI_RANK: '3', PMIX_RANK: '3', DRAGON_TOKEN: 'outer-secret', KEEP_ME: 'kept', REMOVED: 'here' },
     config: { label: true },
   });
-  for (const m of run.stdout.matchAll(/RESULT (\S+) (.*)$/gm)) results.set(m[1]!, JSON.parse(m[2]!));
+  result = scenarios(run);
 });
 
-function result(name: string): any {
-  const r = results.get(name);
-  assert.ok(r, `scenario ${name} ran (exit ${run.code}): ${run.stdout}\n${run.stderr}`);
-  assert.not.ok(r.failed, `scenario ${name}: ${r.failed}`);
-  return r;
-}
 
 test('the head exits 0 and leaves nothing behind', async () => {
   assert.is(run.code, 0, run.stderr);

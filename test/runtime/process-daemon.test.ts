@@ -2,23 +2,17 @@
 // run-time: one run of fixtures/runtime/daemon-head.ts.
 import * as assert from 'uvu/assert';
 import { suite } from '../helpers/suite.js';
-import { dragon, fixture, nothingLeft, type DragonResult } from './helpers/dragon.js';
+import { dragon, fixture, nothingLeft, scenarios, type DragonResult } from './helpers/dragon.js';
 
 const test = suite('Process daemon and close');
 let run: DragonResult;
-const results = new Map<string, any>();
+let result: (name: string) => any = () => assert.unreachable('the head did not run');
 
 test.before(async () => {
   run = await dragon(fixture('daemon-head'), [], {}, 80_000);
-  for (const m of run.stdout.matchAll(/RESULT (\S+) (.*)$/gm)) results.set(m[1]!, JSON.parse(m[2]!));
+  result = scenarios(run);
 });
 
-function result(name: string): any {
-  const r = results.get(name);
-  assert.ok(r, `scenario ${name} ran (exit ${run.code}): ${run.stdout}\n${run.stderr}`);
-  assert.not.ok(r.failed, `scenario ${name}: ${r.failed}`);
-  return r;
-}
 
 test('the head exits 0 and leaves nothing behind', async () => {
   assert.is(run.code, 0, run.stderr);

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
 
 const here = new URL('.', import.meta.url);
 /** The package root (the test build lives in <root>/.build/). */
@@ -184,4 +185,20 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The scenarios a head fixture reported (`RESULT <name> <json>` lines):
+ * `result(name)` asserts that the scenario ran and did not fail, and gives
+ * what it reported.
+ */
+export function scenarios(run: DragonResult): (name: string) => any {
+  const results = new Map<string, any>();
+  for (const m of run.stdout.matchAll(/RESULT (\S+) (.*)$/gm)) results.set(m[1]!, JSON.parse(m[2]!));
+  return (name) => {
+    const r = results.get(name);
+    assert.ok(r, `scenario ${name} ran (exit ${run.code}): ${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`);
+    assert.not.ok(r.failed, `scenario ${name}: ${r.failed}`);
+    return r;
+  };
 }
