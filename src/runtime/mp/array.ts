@@ -69,9 +69,10 @@ export class SharedArray<C extends Typecode = Typecode> extends SharedObject<C> 
   get(i: number): ElementOf<C> {
     const view = this.view;
     if (view) {
-      let v = view[i];
-      if (v === undefined) v = view[this.#index(i, 'Array.get')]!;
-      return (this.plain ? v : elementOf(this.p.type, v)) as ElementOf<C>;
+      const v = view[i];
+      if (v !== undefined && this.plain) return v as ElementOf<C>; // the hot path: a number in range
+      const w = v === undefined ? view[this.#index(i, 'Array.get')]! : v;
+      return (this.plain ? w : elementOf(this.p.type, w)) as ElementOf<C>;
     }
     const p = this.live('get');
     return elementOf(p.type, remoteGet(p, this.#index(i, 'Array.get'), 'Array.get')) as ElementOf<C>;

@@ -112,6 +112,11 @@ export function typeOf(code: unknown, op: string): TypeInfo {
 
 /** The element as stored: checked against the type (clear error otherwise). */
 export function convert(t: TypeInfo, v: unknown, op: string): number | bigint {
+  if (t.kind === 'float') {
+    if (typeof v === 'number') return v;
+    throw Errors.invalidArgument(op, `an element of type ${t.name} takes a number, got ${describe(v)}`);
+  }
+  // char and wchar after the numeric kinds: the hot path (numbers) tests nothing more
   if (t.kind === 'char') {
     if (v instanceof Uint8Array && v.length === 1) return v[0]!;
     if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xff) return v;
@@ -122,10 +127,6 @@ export function convert(t: TypeInfo, v: unknown, op: string): number | bigint {
     // one code point, and not half of a surrogate pair
     if (cp !== undefined && String.fromCodePoint(cp) === v && !(cp >= 0xd800 && cp <= 0xdfff)) return cp;
     throw Errors.invalidArgument(op, `an element of type wchar ('u') takes a one-character string (one code point), got ${describe(v)}`);
-  }
-  if (t.kind === 'float') {
-    if (typeof v === 'number') return v;
-    throw Errors.invalidArgument(op, `an element of type ${t.name} takes a number, got ${describe(v)}`);
   }
   if (t.kind === 'int') {
     if (typeof v === 'number' && Number.isInteger(v) && v >= (t.min as number) && v <= (t.max as number)) return v;
