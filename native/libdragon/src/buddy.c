@@ -56,6 +56,8 @@
 _Static_assert(sizeof(dg__block_hdr_t) == 64, "block header must be one cache line");
 _Static_assert(sizeof(dg__free_links_t) <= DG_MIN_BLOCK, "links must fit the min block");
 
+/* ---- block arithmetic ------------------------------------------------------ */
+
 static unsigned floor_log2(uint64_t v)
 {
     return 63u - (unsigned)__builtin_clzll(v);

@@ -56,7 +56,6 @@ static dragonError_t layout_for(uint64_t heap_bytes, dg__layout_t *l)
     return DRAGON_OK;
 }
 
-
 /* ---- segment names ---------------------------------------------------------- */
 
 static void user_name(uint32_t uid, char *out, size_t cap)
