@@ -53,7 +53,14 @@ dragonError_t dg__desc_encode(const dg__desc_t *d, uint8_t *buf, size_t cap, siz
 dragonError_t dg__desc_decode(const uint8_t *buf, size_t len, uint32_t expect_kind,
                               dg__desc_t *out);
 
-/* ---- pools ------------------------------------------------------------- */
+/* ---- pools -------------------------------------------------------------
+ * segment.c owns the segment (name, layout, header checks) and this handle;
+ * buddy.c owns the heap: the allocator, its lock and the free doorbell. */
+#define DG_MIN_BLOCK (1ULL << DG_MIN_ORDER)
+static inline unsigned dg__ceil_log2(uint64_t v)
+{
+    return v <= 1 ? 0 : 64u - (unsigned)__builtin_clzll(v - 1);
+}
 struct dragon_pool {
     dg__pool_hdr_t *hdr; /* == base */
     uint8_t *map;
@@ -65,6 +72,10 @@ struct dragon_pool {
     int fd;              /* segment fd, kept for posix_fallocate reservations */
     uint32_t alloc_spin; /* dg__wait_until spin budget of blocking allocs */
 };
+/* Lays out the heap of a fresh (all-zero) segment whose header already holds
+ * its layout: the allocator lock, empty free lists and counters, the free
+ * doorbell, and the top-level blocks. */
+dragonError_t dg__buddy_init(dragon_pool_t *p);
 /* Allocates a block of the given kind; owner is a DG_OWNER_* word. */
 dragonError_t dg__pool_alloc(dragon_pool_t *pool, uint64_t size, uint32_t kind, uint64_t owner,
                              int64_t timeout_us, dragon_alloc_t *out);

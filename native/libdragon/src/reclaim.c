@@ -1,5 +1,5 @@
 /* The reclaim registry: which kind of block is an object, and who reclaims
- * it (see internal.h). A new object kind adds its hook here, and pool.c does
+ * it (see internal.h). A new object kind adds its hook here, and buddy.c does
  * not change. */
 #include "reclaim.h"
 

@@ -9,7 +9,7 @@ export const SHM_DIR = '/dev/shm';
 export const TMP_DIR = '/tmp';
 export const LOCK_FILE = 'lock';
 
-// libdragon's user_name() (native/libdragon/src/pool.c): the passwd name of
+// libdragon's user_name() (native/libdragon/src/segment.c): the passwd name of
 // the effective uid, every char outside [A-Za-z0-9_.] turned into '_', at
 // most 32 chars; "u<uid>" when there is no name. So '-' never occurs in it
 // and "dragon-<user>-<rtid>-..." splits unambiguously.
