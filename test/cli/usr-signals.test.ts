@@ -84,7 +84,9 @@ test('SIGUSR1/SIGUSR2 to dragon, backend, head, a Process and a pool worker: no 
     await until('the head hearing both again', () => count(out, 'HEAD SIGUSR1') >= 2 && count(out, 'HEAD SIGUSR2') >= 2);
     // Again to all, now that the child has no listener left.
     both(job);
-    await until('the head hearing the third round', () => count(out, 'HEAD SIGUSR1') >= 4 && count(out, 'HEAD SIGUSR2') >= 4);
+    // The head gets each signal twice this round (from dragon and directly);
+    // two of the same kind pending at once are one signal to the kernel.
+    await until('the head hearing the third round', () => count(out, 'HEAD SIGUSR1') >= 3 && count(out, 'HEAD SIGUSR2') >= 3);
     for (let i = 0; i < 10; i++) {
       assert.equal(inspectorListening(), [], 'no inspector listening');
       for (const pid of job) assert.ok(alive(pid), `process ${pid} is alive (${readCmd(pid)})`);
